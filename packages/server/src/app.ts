@@ -1,0 +1,58 @@
+/**
+ * Builds the Fastify instance from its parts; it does not listen (see main.ts) and reads no
+ * globals, so tests build as many apps as they like with `app.inject()` or a real port.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { AppDeps } from './deps.js';
+import { FHIR_JSON, registerErrorHandlers } from './http/errors.js';
+import { registerJsonParsers } from './http/json-body.js';
+import { registerSecurityHeaders } from './http/security-headers.js';
+import { fhirRoutes } from './fhir/routes.js';
+import { loadDefinitions } from './fhir/definitions.js';
+import { SERVER_VERSION } from './version.js';
+
+export interface BuildAppOptions {
+  /** Fastify's logger: false in tests, pino options in main. */
+  logger?: boolean | { level: string };
+}
+
+export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Promise<FastifyInstance> {
+  loadDefinitions();
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: deps.config.bodyLimitBytes,
+    // Ids in URLs are at most 64 characters; anything far longer is not a FHIR URL.
+    routerOptions: { maxParamLength: 200 },
+    return503OnClosing: true,
+    requestIdHeader: false,
+    genReqId: () => deps.random.uuid(),
+  });
+  registerErrorHandlers(app);
+  registerJsonParsers(app, deps.config.jsonMaxDepth);
+  registerSecurityHeaders(app, deps.config.baseUrl);
+
+  const store = deps.store;
+  const issuer = deps.config.baseUrl;
+
+  app.get('/healthz', async (_request, reply) => {
+    await deps.db.query('SELECT 1');
+    reply.send({ ok: true, version: SERVER_VERSION, database: deps.db.kind });
+  });
+
+  app.get('/.well-known/jwks.json', async (_request, reply) => {
+    reply.header('Content-Type', 'application/json').send(deps.keys.jwks());
+  });
+
+  await app.register(fhirRoutes, {
+    prefix: '/fhir/R4',
+    deps: { db: deps.db, store, clock: deps.clock, random: deps.random, keys: deps.keys, issuer },
+    baseUrl: deps.config.baseUrl,
+    version: SERVER_VERSION,
+  });
+
+  app.get('/', async (_request, reply) => {
+    reply.type(FHIR_JSON).send({ server: 'Tessera', version: SERVER_VERSION, fhir: `${deps.config.baseUrl}fhir/R4` });
+  });
+
+  return app;
+}

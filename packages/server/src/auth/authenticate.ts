@@ -1,0 +1,90 @@
+/**
+ * Bearer authentication for protected routes: verify the JWT, then load the Login, the
+ * membership and its project in one query, so a revoked login, a removed or deactivated
+ * membership takes effect on the very next request. Every failure is the same 401 to the
+ * client (the reason goes to the log only).
+ */
+import type { Login, Project, ProjectMembership, Reference } from '@medplum/fhirtypes';
+import type { FastifyRequest } from 'fastify';
+import type { Database } from '../db/database.js';
+import { unauthorized } from '../fhir/outcomes.js';
+import { SYSTEM_PROJECT_ID } from '../fhir/scope.js';
+import { InvalidTokenError, verifyAccessToken, type TokenDeps } from './access-token.js';
+import type { RequestContext } from './request-context.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by `authenticate` on protected routes. */
+    ctx?: RequestContext;
+  }
+}
+
+export interface AuthenticateDeps extends TokenDeps {
+  db: Database;
+}
+
+interface Row {
+  resource_type: string;
+  deleted: boolean;
+  content: Login | ProjectMembership | Project;
+}
+
+export function referenceId(ref: Reference | undefined, type: string): string | undefined {
+  const value = ref?.reference;
+  return value?.startsWith(`${type}/`) ? value.slice(type.length + 1) : undefined;
+}
+
+/** Resolves a bearer token to its RequestContext, or throws a 401 OutcomeError. */
+export async function resolveBearer(deps: AuthenticateDeps, authorization: string | undefined): Promise<RequestContext> {
+  const match = authorization?.match(/^Bearer\s+([A-Za-z0-9\-_.]+)\s*$/i);
+  if (!match) {
+    throw unauthorized('Missing or malformed Authorization header: expected "Bearer <access token>"');
+  }
+  let claims;
+  try {
+    claims = await verifyAccessToken(deps, match[1] as string);
+  } catch (err) {
+    if (err instanceof InvalidTokenError) {
+      throw unauthorized(err.message);
+    }
+    throw err;
+  }
+  // One round trip: the Login, the membership and its project, each by primary key.
+  const { rows } = await deps.db.query<Row>(
+    `SELECT resource_type, deleted, content FROM resource
+      WHERE (project_id = $1 AND resource_type = 'Login' AND id = $2)
+         OR (project_id = $3 AND resource_type = 'ProjectMembership' AND id = $4)
+         OR (project_id = $3 AND resource_type = 'Project' AND id = $5)`,
+    [SYSTEM_PROJECT_ID, claims.login_id, claims.project_id, claims.membership_id, claims.project_id],
+  );
+  const find = (type: string): Row['content'] | undefined => rows.find((r) => r.resource_type === type && !r.deleted)?.content;
+  const login = find('Login') as (Login & { id: string }) | undefined;
+  if (!login || login.revoked) {
+    throw unauthorized('Token revoked');
+  }
+  const projectId = claims.project_id;
+  if (referenceId(login.project, 'Project') !== projectId || referenceId(login.membership, 'ProjectMembership') !== claims.membership_id) {
+    throw unauthorized('Token does not match its login');
+  }
+  const membership = find('ProjectMembership') as (ProjectMembership & { id: string }) | undefined;
+  const project = find('Project') as Project | undefined;
+  if (!membership || membership.active === false || !project || !membership.profile) {
+    throw unauthorized('Membership is no longer active');
+  }
+  return {
+    projectId,
+    membership,
+    login,
+    profile: membership.profile,
+    author: membership.user ?? { reference: `User/${claims.sub}` },
+    admin: membership.admin === true,
+    superAdmin: project.superAdmin === true,
+  };
+}
+
+/** A Fastify preHandler that sets `request.ctx` or answers 401. */
+export function authenticate(deps: AuthenticateDeps) {
+  return async (request: FastifyRequest): Promise<void> => {
+    request.ctx = await resolveBearer(deps, request.headers.authorization);
+  };
+}

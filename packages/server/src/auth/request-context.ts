@@ -1,0 +1,20 @@
+/**
+ * Who is asking, resolved once per request by `authenticate` and passed explicitly to every
+ * service. A route never reaches storage except through a Repository bound to one of these.
+ */
+import type { Login, ProjectMembership, Reference } from '@medplum/fhirtypes';
+
+export interface RequestContext {
+  /** The project (tenant) the request acts in: the membership's project. */
+  readonly projectId: string;
+  readonly membership: ProjectMembership & { id: string };
+  readonly login: Login & { id: string };
+  /** The membership's profile (Practitioner/..., Patient/..., ClientApplication/...). */
+  readonly profile: Reference;
+  /** Reference to the User, ClientApplication or Bot acting. */
+  readonly author: Reference;
+  /** A project admin of this project. */
+  readonly admin: boolean;
+  /** A member of a project with `superAdmin: true`, itself an admin there. */
+  readonly superAdmin: boolean;
+}

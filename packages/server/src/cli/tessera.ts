@@ -1,0 +1,101 @@
+/**
+ * The `tessera` command. Sub-commands in a map, each a short function:
+ *   serve                      start the server (same as `npm start`)
+ *   migrate                    apply pending migrations and exit
+ *   create-admin --email E     create the super admin (password from ADMIN_PASSWORD or stdin)
+ *   token --email E [--project P]   print an access token for that user's membership
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, type Config } from '../config.js';
+import { dataDirHolder } from '../db/data-dir-lock.js';
+import { openDeps } from '../open-deps.js';
+import { ensureSuperAdmin } from '../admin/super-admin.js';
+import { issueTokenForEmail, TokenIssueError } from '../auth/issue-token.js';
+import { serve } from './serve.js';
+
+type Command = (config: Config, args: string[]) => Promise<void>;
+
+function requireFreeDataDir(config: Config): void {
+  const holder = config.databaseUrl ? undefined : dataDirHolder(config.dataDir);
+  if (holder) {
+    throw new UsageError(
+      `The embedded database in ${config.dataDir} is open in the running server (pid ${holder}). Stop it first, or run against PostgreSQL with DATABASE_URL.`,
+    );
+  }
+}
+
+class UsageError extends Error {}
+
+async function withDeps<T>(config: Config, fn: (deps: Awaited<ReturnType<typeof openDeps>>) => Promise<T>): Promise<T> {
+  requireFreeDataDir(config);
+  const deps = await openDeps(config, { onMigration: ({ migration, index, total }) => console.error(`Migrating [${index + 1}/${total}] ${migration.name}`) });
+  try {
+    return await fn(deps);
+  } finally {
+    await deps.db.close();
+  }
+}
+
+async function readStdin(): Promise<string> {
+  if (process.stdin.isTTY) {
+    process.stderr.write('Password: ');
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+const commands: Record<string, Command> = {
+  async serve(config) {
+    const server = await serve(config);
+    const stop = (): void => {
+      server.close().then(() => process.exit(0), () => process.exit(1));
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  },
+  async migrate(config) {
+    await withDeps(config, async () => console.log('Migrations are up to date.'));
+  },
+  async 'create-admin'(config, args) {
+    const { values } = parseArgs({ args, options: { email: { type: 'string' }, 'first-name': { type: 'string' }, 'last-name': { type: 'string' } } });
+    if (!values.email) throw new UsageError('create-admin needs --email');
+    const password = config.adminPassword ?? (await readStdin());
+    if (password.length < 8) throw new UsageError('The password must be at least 8 characters');
+    await withDeps(config, async (deps) => {
+      const result = await ensureSuperAdmin(deps, { email: values.email as string, password, firstName: values['first-name'], lastName: values['last-name'] });
+      console.log(result.created ? `Created super admin ${values.email} in project ${result.projectId}` : `${values.email} already exists; nothing changed`);
+    });
+  },
+  async token(config, args) {
+    const { values } = parseArgs({ args, options: { email: { type: 'string' }, project: { type: 'string' }, json: { type: 'boolean' } } });
+    if (!values.email) throw new UsageError('token needs --email');
+    await withDeps(config, async (deps) => {
+      const issued = await issueTokenForEmail(
+        { ...deps, issuer: config.baseUrl, lifetimeSeconds: config.accessTokenLifetimeSeconds },
+        values.email as string,
+        values.project,
+      );
+      console.log(values.json ? JSON.stringify(issued) : issued.accessToken);
+    });
+  },
+};
+
+export async function runCli(argv: string[]): Promise<number> {
+  const [name = 'serve', ...args] = argv;
+  const command = commands[name];
+  if (!command) {
+    console.error(`Unknown command "${name}". Commands: ${Object.keys(commands).join(', ')}`);
+    return 2;
+  }
+  try {
+    await command(loadConfig(), args);
+    return 0;
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof UsageError || err instanceof TokenIssueError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error((err as Error).message);
+      return 2;
+    }
+    throw err;
+  }
+}

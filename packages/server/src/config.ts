@@ -1,0 +1,79 @@
+/**
+ * Configuration: environment variables turned into one typed, validated object.
+ * This is the only module that reads `process.env`; everything else receives a `Config`.
+ * Every problem is reported together, at start, rather than the first one at first use.
+ */
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+const positiveInt = z.coerce.number().int().positive();
+
+const envSchema = z.object({
+  PORT: positiveInt.max(65535).default(8103),
+  HOST: z.string().min(1).default('localhost'),
+  BASE_URL: z.url().optional(),
+  DATA_DIR: z.string().min(1).default('./data'),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+  DATABASE_POOL_SIZE: positiveInt.max(1000).default(10),
+  ADMIN_EMAIL: z.email().optional(),
+  ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
+  BODY_LIMIT_BYTES: positiveInt.default(16 * 1024 * 1024),
+  JSON_MAX_DEPTH: positiveInt.max(1000).default(64),
+  ACCESS_TOKEN_LIFETIME_SECONDS: positiveInt.default(3600),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  /** Always ends with a slash, e.g. `http://localhost:8103/`. */
+  readonly baseUrl: string;
+  readonly dataDir: string;
+  readonly databaseUrl: string | undefined;
+  readonly databasePoolSize: number;
+  readonly adminEmail: string | undefined;
+  readonly adminPassword: string | undefined;
+  readonly bodyLimitBytes: number;
+  readonly jsonMaxDepth: number;
+  readonly accessTokenLifetimeSeconds: number;
+  readonly logLevel: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Builds the config from an environment (by default the process's own). Empty strings count as unset. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  if (e.ADMIN_PASSWORD && !e.ADMIN_EMAIL) {
+    problems.push('ADMIN_PASSWORD: set ADMIN_EMAIL too');
+  }
+  if (problems.length > 0) {
+    throw new ConfigError(problems);
+  }
+  const baseUrl = e.BASE_URL ?? `http://localhost:${e.PORT}/`;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    baseUrl: baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`,
+    dataDir: resolve(e.DATA_DIR),
+    databaseUrl: e.DATABASE_URL,
+    databasePoolSize: e.DATABASE_POOL_SIZE,
+    adminEmail: e.ADMIN_EMAIL?.toLowerCase(),
+    adminPassword: e.ADMIN_PASSWORD,
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    jsonMaxDepth: e.JSON_MAX_DEPTH,
+    accessTokenLifetimeSeconds: e.ACCESS_TOKEN_LIFETIME_SECONDS,
+    logLevel: e.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,195 @@
+/**
+ * The Repository: what routes and services use to read and write resources. Bound to one
+ * `RequestContext`, it adds to the raw store the type rules, validation, server-assigned
+ * `meta`, version checks and the redaction of secrets. Reads that find nothing in the
+ * caller's project answer 404 whether the id exists elsewhere or not.
+ */
+import type { Resource } from '@medplum/fhirtypes';
+import type { RequestContext } from '../auth/request-context.js';
+import type { Database, Queryable } from '../db/database.js';
+import type { Clock, Random } from '../deps.js';
+import { isKnownResourceType } from './definitions.js';
+import { assertValidId } from './ids.js';
+import { applyJsonPatch } from './json-patch.js';
+import { badRequest, gone, notFound, preconditionFailed } from './outcomes.js';
+import { assertTypeAllowed, keepSecrets, redactSecrets, unreadableTypes } from './protected-types.js';
+import type { HistoryQuery, ResourceStore, StoredVersion, WriteMethod } from './resource-store.js';
+import { projectScope, type Scope } from './scope.js';
+import { writeResource } from './write-resource.js';
+
+export interface RepositoryDeps {
+  db: Database;
+  store: ResourceStore;
+  clock: Clock;
+  random: Random;
+}
+
+export interface WriteOptions {
+  /** The version the client last saw (`If-Match`); a different current version gives 412. */
+  ifMatch?: string;
+}
+
+export interface WriteResult<T extends Resource = Resource> {
+  resource: T;
+  /** True when the write created the resource (201), false when it changed one (200). */
+  created: boolean;
+}
+
+export class Repository {
+  private readonly scope: Scope;
+
+  constructor(
+    readonly ctx: RequestContext,
+    private readonly deps: RepositoryDeps,
+  ) {
+    this.scope = projectScope(ctx.projectId);
+  }
+
+  async create<T extends Resource>(resource: T): Promise<WriteResult<T>> {
+    this.checkType(resource.resourceType, 'write');
+    // A client's id on create is ignored (https://hl7.org/fhir/R4/http.html#create).
+    const id = this.deps.random.uuid();
+    return this.deps.db.transaction(async (tx) => {
+      const written = await this.write(tx, { ...resource, id }, undefined, 'POST');
+      return { resource: written as T, created: true };
+    });
+  }
+
+  async read(resourceType: string, id: string): Promise<Resource> {
+    this.checkType(resourceType, 'read');
+    const current = await this.deps.store.readCurrent(this.scope, resourceType, assertValidId(id));
+    return this.present(resourceType, id, current);
+  }
+
+  async vread(resourceType: string, id: string, versionId: string): Promise<Resource> {
+    this.checkType(resourceType, 'read');
+    assertValidId(id);
+    const version = isUuid(versionId) ? await this.deps.store.readVersion(this.scope, resourceType, id, versionId) : undefined;
+    if (!version) {
+      throw notFound(`${resourceType}/${id}/_history/${versionId} not found`);
+    }
+    if (version.deleted || !version.resource) {
+      throw gone(`${resourceType}/${id} was deleted in version ${versionId}`);
+    }
+    return redactSecrets(version.resource);
+  }
+
+  async update<T extends Resource>(resourceType: string, id: string, resource: T, options: WriteOptions = {}): Promise<WriteResult<T>> {
+    this.checkType(resourceType, 'write');
+    assertValidId(id);
+    if (resource.resourceType !== resourceType) {
+      throw badRequest(`resourceType "${resource.resourceType}" does not match the URL's "${resourceType}"`, 'resourceType');
+    }
+    if (resource.id !== id) {
+      throw badRequest(resource.id === undefined ? 'The resource must carry its id' : `id "${resource.id}" does not match the URL's "${id}"`, 'id');
+    }
+    return this.deps.db.transaction(async (tx) => {
+      const current = await this.deps.store.lockCurrent(this.scope, tx, resourceType, id);
+      checkVersion(current, options.ifMatch);
+      const written = await this.write(tx, resource, current, 'PUT');
+      return { resource: written as T, created: !current || current.deleted };
+    });
+  }
+
+  async patch(resourceType: string, id: string, operations: unknown, options: WriteOptions = {}): Promise<Resource> {
+    this.checkType(resourceType, 'write');
+    assertValidId(id);
+    return this.deps.db.transaction(async (tx) => {
+      const current = await this.deps.store.lockCurrent(this.scope, tx, resourceType, id);
+      if (!current) {
+        throw notFound(`${resourceType}/${id} not found`);
+      }
+      if (current.deleted || !current.resource) {
+        throw gone(`${resourceType}/${id} was deleted`);
+      }
+      checkVersion(current, options.ifMatch);
+      const patched = applyJsonPatch(redactSecrets(current.resource), operations);
+      if (patched.resourceType !== resourceType || patched.id !== id) {
+        throw badRequest('A patch cannot change resourceType or id', patched.resourceType !== resourceType ? 'resourceType' : 'id');
+      }
+      return this.write(tx, patched, current, 'PATCH');
+    });
+  }
+
+  async delete(resourceType: string, id: string, options: WriteOptions = {}): Promise<void> {
+    this.checkType(resourceType, 'write');
+    assertValidId(id);
+    await this.deps.db.transaction(async (tx) => {
+      const current = await this.deps.store.lockCurrent(this.scope, tx, resourceType, id);
+      if (!current || !current.resource) {
+        throw notFound(`${resourceType}/${id} not found`);
+      }
+      checkVersion(current, options.ifMatch);
+      if (current.deleted) {
+        return; // Deleting twice changes nothing (https://hl7.org/fhir/R4/http.html#delete).
+      }
+      await this.deps.store.writeVersion(this.scope, tx, {
+        resourceType,
+        id,
+        versionId: this.deps.random.uuid(),
+        lastUpdated: this.deps.clock.now(),
+        resource: current.resource,
+        deleted: true,
+        method: 'DELETE',
+      });
+    });
+  }
+
+  /** History newest first; `resourceType` and `id` narrow it to a type or an instance. */
+  async history(query: HistoryQuery): Promise<StoredVersion[]> {
+    if (query.resourceType !== undefined) {
+      this.checkType(query.resourceType, 'read');
+    }
+    if (query.id !== undefined) {
+      assertValidId(query.id);
+    }
+    // System history leaves out, in the query itself, the types the caller could not read one by one.
+    const excludeTypes = query.resourceType === undefined ? unreadableTypes(this.ctx) : undefined;
+    const versions = await this.deps.store.history(this.scope, { ...query, excludeTypes });
+    return versions.map((v) => ({ ...v, resource: v.resource && redactSecrets(v.resource) }));
+  }
+
+  private checkType(resourceType: string, interaction: 'read' | 'write'): string {
+    if (!isKnownResourceType(resourceType)) {
+      throw notFound(`Unknown resource type "${resourceType}"`);
+    }
+    assertTypeAllowed(this.ctx, resourceType, interaction);
+    return resourceType;
+  }
+
+  private present(resourceType: string, id: string, current: StoredVersion | undefined): Resource {
+    if (!current) {
+      throw notFound(`${resourceType}/${id} not found`);
+    }
+    if (current.deleted || !current.resource) {
+      throw gone(`${resourceType}/${id} was deleted`);
+    }
+    return redactSecrets(current.resource);
+  }
+
+  private async write(tx: Queryable, resource: Resource, current: StoredVersion | undefined, method: WriteMethod): Promise<Resource> {
+    return redactSecrets(await writeResource(this.deps, this.scope, tx, resource, current, method));
+  }
+
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function isUuid(value: string): boolean {
+  return UUID.test(value);
+}
+
+/** `W/"v"`, `"v"` or `v` (https://hl7.org/fhir/R4/http.html#concurrency). */
+export function parseETag(value: string): string {
+  return value.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
+}
+
+function checkVersion(current: StoredVersion | undefined, ifMatch: string | undefined): void {
+  if (ifMatch === undefined) {
+    return;
+  }
+  const expected = parseETag(ifMatch);
+  if (!current || current.versionId !== expected) {
+    throw preconditionFailed(`If-Match ${ifMatch} does not match the current version${current ? ` W/"${current.versionId}"` : ''}`);
+  }
+}

@@ -1,0 +1,188 @@
+/**
+ * Raw storage of resources and their history, in SQL, always confined to a `Scope`'s project.
+ * It knows nothing of HTTP, validation or permissions (that is `Repository`'s work); it only
+ * guarantees that no statement it runs can touch another tenant's rows.
+ */
+import type { Resource } from '@medplum/fhirtypes';
+import type { Database, Queryable } from '../db/database.js';
+import type { Scope } from './scope.js';
+
+export interface StoredVersion {
+  resourceType: string;
+  id: string;
+  versionId: string;
+  lastUpdated: string;
+  deleted: boolean;
+  /** Undefined only for a history entry that records a delete. */
+  resource: Resource | undefined;
+  /** The history sequence number: a stable cursor for paging. */
+  seq?: string;
+  /** For history entries: the interaction that made the version. */
+  method?: WriteMethod;
+}
+
+export type WriteMethod = 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface WriteVersion {
+  resourceType: string;
+  id: string;
+  versionId: string;
+  lastUpdated: Date;
+  /** For a delete: the content before it, kept on the current row; history records no content. */
+  resource: Resource;
+  deleted: boolean;
+  method: WriteMethod;
+}
+
+export interface HistoryQuery {
+  resourceType?: string;
+  id?: string;
+  /** Only versions at or after this instant (`_since`). */
+  since?: Date;
+  /** Only versions at or before this instant (`_at`-style upper bound). */
+  until?: Date;
+  /** Only versions older than this cursor (from a previous page). */
+  beforeSeq?: string;
+  /** Types left out (a system history for a caller who may not read them). */
+  excludeTypes?: readonly string[];
+  limit: number;
+}
+
+interface Row {
+  resource_type: string;
+  id: string;
+  version_id: string;
+  last_updated: Date | string;
+  deleted: boolean;
+  content: Resource | null;
+  seq?: string | number;
+  method?: WriteMethod;
+}
+
+/** jsonb does not keep key order; put resourceType, id and meta first again, as people read them. */
+function ordered(content: Resource): Resource {
+  const { resourceType, id, meta, ...rest } = content;
+  return { resourceType, ...(id === undefined ? {} : { id }), ...(meta === undefined ? {} : { meta }), ...rest } as Resource;
+}
+
+function toStored(row: Row): StoredVersion {
+  return {
+    resourceType: row.resource_type,
+    id: row.id,
+    versionId: row.version_id,
+    lastUpdated: new Date(row.last_updated).toISOString(),
+    deleted: row.deleted,
+    resource: row.content ? ordered(row.content) : undefined,
+    seq: row.seq === undefined ? undefined : String(row.seq),
+    method: row.method,
+  };
+}
+
+const COLUMNS = 'resource_type, id, version_id, last_updated, deleted, content';
+
+export class ResourceStore {
+  constructor(private readonly db: Database) {}
+
+  /** The current row of a resource, deleted or not; undefined when the id was never used in this project. */
+  async readCurrent(scope: Scope, resourceType: string, id: string, q: Queryable = this.db): Promise<StoredVersion | undefined> {
+    const { rows } = await q.query<Row>(
+      `SELECT ${COLUMNS} FROM resource WHERE project_id = $1 AND resource_type = $2 AND id = $3`,
+      [scope.projectId, resourceType, id],
+    );
+    return rows[0] && toStored(rows[0]);
+  }
+
+  /** Like readCurrent, inside a transaction, locking the row until the transaction ends. */
+  async lockCurrent(scope: Scope, tx: Queryable, resourceType: string, id: string): Promise<StoredVersion | undefined> {
+    const { rows } = await tx.query<Row>(
+      `SELECT ${COLUMNS} FROM resource WHERE project_id = $1 AND resource_type = $2 AND id = $3 FOR UPDATE`,
+      [scope.projectId, resourceType, id],
+    );
+    return rows[0] && toStored(rows[0]);
+  }
+
+  async readVersion(scope: Scope, resourceType: string, id: string, versionId: string): Promise<StoredVersion | undefined> {
+    const { rows } = await this.db.query<Row>(
+      `SELECT ${COLUMNS}, seq, method FROM resource_history
+        WHERE project_id = $1 AND resource_type = $2 AND id = $3 AND version_id = $4`,
+      [scope.projectId, resourceType, id, versionId],
+    );
+    return rows[0] && toStored(rows[0]);
+  }
+
+  /** Writes a new current version and appends it to history, inside the caller's transaction. */
+  async writeVersion(scope: Scope, tx: Queryable, v: WriteVersion): Promise<void> {
+    const content = JSON.stringify(v.resource);
+    await tx.query(
+      `INSERT INTO resource (project_id, resource_type, id, version_id, last_updated, deleted, content)
+       VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)
+       ON CONFLICT (project_id, resource_type, id) DO UPDATE
+         SET version_id = EXCLUDED.version_id, last_updated = EXCLUDED.last_updated,
+             deleted = EXCLUDED.deleted, content = EXCLUDED.content`,
+      [scope.projectId, v.resourceType, v.id, v.versionId, v.lastUpdated, v.deleted, content],
+    );
+    await tx.query(
+      `INSERT INTO resource_history (project_id, resource_type, id, version_id, last_updated, deleted, method, content)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)`,
+      [scope.projectId, v.resourceType, v.id, v.versionId, v.lastUpdated, v.deleted, v.method, v.deleted ? null : content],
+    );
+  }
+
+  /** Versions newest first: of one resource, of one type, or of the whole project. */
+  async history(scope: Scope, query: HistoryQuery): Promise<StoredVersion[]> {
+    const params: unknown[] = [scope.projectId];
+    const where = ['project_id = $1'];
+    const add = (clause: (n: number) => string, value: unknown): void => {
+      params.push(value);
+      where.push(clause(params.length));
+    };
+    if (query.resourceType !== undefined) add((n) => `resource_type = $${n}`, query.resourceType);
+    if (query.id !== undefined) add((n) => `id = $${n}`, query.id);
+    if (query.since !== undefined) add((n) => `last_updated >= $${n}`, query.since);
+    if (query.until !== undefined) add((n) => `last_updated <= $${n}`, query.until);
+    if (query.beforeSeq !== undefined) add((n) => `seq < $${n}`, query.beforeSeq);
+    if (query.excludeTypes?.length) add((n) => `resource_type <> ALL($${n}::text[])`, query.excludeTypes);
+    params.push(query.limit);
+    const { rows } = await this.db.query<Row>(
+      `SELECT ${COLUMNS}, seq, method FROM resource_history WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT $${params.length}`,
+      params,
+    );
+    return rows.map(toStored);
+  }
+
+  /** Current Users of the scope's project with this email (compared lower-cased). */
+  async findUsersByEmail(scope: Scope, email: string, q: Queryable = this.db): Promise<StoredVersion[]> {
+    const { rows } = await q.query<Row>(
+      `SELECT ${COLUMNS} FROM resource
+        WHERE project_id = $1 AND resource_type = 'User' AND NOT deleted AND lower(content->>'email') = $2`,
+      [scope.projectId, email.toLowerCase()],
+    );
+    return rows.map(toStored);
+  }
+
+  /**
+   * The active memberships of a user in every project: the one lookup that crosses tenants,
+   * for sign-in to offer a choice of projects. It needs a system scope.
+   */
+  async findMembershipsOfUser(scope: Scope, userReference: string): Promise<Array<StoredVersion & { projectId: string }>> {
+    if (!scope.system) {
+      throw new Error('findMembershipsOfUser needs a system scope');
+    }
+    const { rows } = await this.db.query<Row & { project_id: string }>(
+      `SELECT project_id, ${COLUMNS} FROM resource
+        WHERE resource_type = 'ProjectMembership' AND NOT deleted AND content->'user'->>'reference' = $1
+        ORDER BY last_updated`,
+      [userReference],
+    );
+    return rows.map((r) => ({ ...toStored(r), projectId: r.project_id }));
+  }
+
+  /** Counts current, non-deleted resources of a project (for tests and admin summaries). */
+  async count(scope: Scope, resourceType?: string): Promise<number> {
+    const { rows } = await this.db.query<{ n: string }>(
+      `SELECT count(*)::text AS n FROM resource WHERE project_id = $1 AND NOT deleted AND ($2::text IS NULL OR resource_type = $2)`,
+      [scope.projectId, resourceType ?? null],
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * FHIR REST at `/fhir/R4`: create, read, vread, update, patch, delete, history, metadata
+ * (https://hl7.org/fhir/R4/http.html). The routes translate HTTP to Repository calls and
+ * back; all rules live in the Repository. Every route but `metadata` needs a bearer token.
+ */
+import type { Resource } from '@medplum/fhirtypes';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { authenticate, type AuthenticateDeps } from '../auth/authenticate.js';
+import { FHIR_JSON } from '../http/errors.js';
+import { buildCapabilityStatement } from './capability-statement.js';
+import { buildHistoryBundle } from './history-bundle.js';
+import { allOk, badRequest, outcome } from './outcomes.js';
+import { Repository, type RepositoryDeps } from './repository.js';
+import type { HistoryQuery } from './resource-store.js';
+
+export interface FhirRoutesOptions {
+  deps: RepositoryDeps & AuthenticateDeps;
+  baseUrl: string;
+  version: string;
+}
+
+type Params = { type: string; id: string; vid: string };
+
+const MAX_HISTORY_COUNT = 1000;
+const DEFAULT_HISTORY_COUNT = 100;
+const HISTORY_PARAMS = new Set(['_count', '_since', '_cursor']);
+
+export async function fhirRoutes(app: FastifyInstance, options: FhirRoutesOptions): Promise<void> {
+  const fhirBase = `${options.baseUrl}fhir/R4/`;
+  const startedAt = new Date().toISOString();
+  const repo = (request: FastifyRequest): Repository => {
+    if (!request.ctx) {
+      throw new Error('route reached without authentication');
+    }
+    return new Repository(request.ctx, options.deps);
+  };
+
+  app.get('/metadata', async (_request, reply) => {
+    reply.type(FHIR_JSON).send(buildCapabilityStatement(options.baseUrl, options.version, startedAt));
+  });
+
+  await app.register(async (secured) => {
+    secured.addHook('preHandler', authenticate(options.deps));
+
+    secured.post<{ Params: Params; Body: unknown }>('/:type', async (request, reply) => {
+      const body = asResource(request.body);
+      if (body.resourceType !== request.params.type) {
+        throw badRequest(`resourceType "${String(body.resourceType)}" does not match the URL's "${request.params.type}"`, 'resourceType');
+      }
+      const { resource } = await repo(request).create(body);
+      sendWritten(reply, request, fhirBase, resource, 201);
+    });
+
+    secured.get<{ Params: Params }>('/:type/:id', async (request, reply) => {
+      const resource = await repo(request).read(request.params.type, request.params.id);
+      sendResource(reply, resource, 200);
+    });
+
+    secured.get<{ Params: Params }>('/:type/:id/_history/:vid', async (request, reply) => {
+      const resource = await repo(request).vread(request.params.type, request.params.id, request.params.vid);
+      sendResource(reply, resource, 200);
+    });
+
+    secured.put<{ Params: Params; Body: unknown }>('/:type/:id', async (request, reply) => {
+      const { resource, created } = await repo(request).update(request.params.type, request.params.id, asResource(request.body), {
+        ifMatch: header(request, 'if-match'),
+      });
+      sendWritten(reply, request, fhirBase, resource, created ? 201 : 200);
+    });
+
+    secured.patch<{ Params: Params; Body: unknown }>('/:type/:id', async (request, reply) => {
+      if (!String(request.headers['content-type']).startsWith('application/json-patch+json')) {
+        reply.status(415).type(FHIR_JSON).send(outcome('not-supported', 'PATCH needs Content-Type: application/json-patch+json'));
+        return;
+      }
+      const resource = await repo(request).patch(request.params.type, request.params.id, request.body, { ifMatch: header(request, 'if-match') });
+      sendWritten(reply, request, fhirBase, resource, 200);
+    });
+
+    secured.delete<{ Params: Params }>('/:type/:id', async (request, reply) => {
+      await repo(request).delete(request.params.type, request.params.id, { ifMatch: header(request, 'if-match') });
+      reply.status(200).type(FHIR_JSON).send(allOk(`Deleted ${request.params.type}/${request.params.id}`));
+    });
+
+    const history = async (request: FastifyRequest, reply: FastifyReply, scope: Pick<HistoryQuery, 'resourceType' | 'id'>): Promise<void> => {
+      const query = parseHistoryQuery(request);
+      const versions = await repo(request).history({ ...scope, ...query, limit: query.limit + 1 });
+      const selfUrl = new URL(request.url, options.baseUrl).toString();
+      reply.type(FHIR_JSON).send(buildHistoryBundle(fhirBase, selfUrl, versions, query.limit));
+    };
+    secured.get('/_history', (request, reply) => history(request, reply, {}));
+    secured.get<{ Params: Params }>('/:type/_history', (request, reply) => history(request, reply, { resourceType: request.params.type }));
+    secured.get<{ Params: Params }>('/:type/:id/_history', (request, reply) =>
+      history(request, reply, { resourceType: request.params.type, id: request.params.id }),
+    );
+  });
+}
+
+function asResource(body: unknown): Resource {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw badRequest('The request body must be a JSON object (a FHIR resource)');
+  }
+  if (typeof (body as { resourceType?: unknown }).resourceType !== 'string') {
+    throw badRequest('The resource has no resourceType', 'resourceType');
+  }
+  return body as Resource;
+}
+
+function header(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function sendResource(reply: FastifyReply, resource: Resource, status: number): void {
+  if (resource.meta?.versionId) {
+    reply.header('ETag', `W/"${resource.meta.versionId}"`);
+  }
+  if (resource.meta?.lastUpdated) {
+    reply.header('Last-Modified', new Date(resource.meta.lastUpdated).toUTCString());
+  }
+  reply.status(status).type(FHIR_JSON).send(resource);
+}
+
+/** A write's answer: Location, ETag, and the body `Prefer: return=` asks for (https://hl7.org/fhir/R4/http.html#ops). */
+function sendWritten(reply: FastifyReply, request: FastifyRequest, fhirBase: string, resource: Resource, status: number): void {
+  reply.header('Location', `${fhirBase}${resource.resourceType}/${resource.id}/_history/${resource.meta?.versionId}`);
+  const prefer = header(request, 'prefer') ?? '';
+  if (/return=minimal/.test(prefer)) {
+    reply.header('ETag', `W/"${resource.meta?.versionId}"`);
+    reply.status(status).send();
+    return;
+  }
+  if (/return=OperationOutcome/.test(prefer)) {
+    reply.header('ETag', `W/"${resource.meta?.versionId}"`);
+    reply.status(status).type(FHIR_JSON).send(allOk(`${resource.resourceType}/${resource.id} saved`));
+    return;
+  }
+  sendResource(reply, resource, status);
+}
+
+function parseHistoryQuery(request: FastifyRequest): Omit<HistoryQuery, 'resourceType' | 'id'> {
+  const query = request.query as Record<string, string | string[]>;
+  const lenient = /handling=lenient/.test(header(request, 'prefer') ?? '');
+  const single = (name: string): string | undefined => {
+    const value = query[name];
+    if (Array.isArray(value)) {
+      throw badRequest(`${name} may be given once`, name);
+    }
+    return value;
+  };
+  for (const name of Object.keys(query)) {
+    if (!HISTORY_PARAMS.has(name) && !lenient) {
+      throw badRequest(`Unknown history parameter "${name}"`, name);
+    }
+  }
+  const count = single('_count');
+  const limit = count === undefined ? DEFAULT_HISTORY_COUNT : Number(count);
+  if (!Number.isInteger(limit) || limit < 1) {
+    throw badRequest('_count must be a positive whole number', '_count');
+  }
+  const result: Omit<HistoryQuery, 'resourceType' | 'id'> = { limit: Math.min(limit, MAX_HISTORY_COUNT) };
+  const since = single('_since');
+  if (since !== undefined) result.since = parseInstant(since, '_since');
+  const cursor = single('_cursor');
+  if (cursor !== undefined) {
+    if (!/^\d{1,18}$/.test(cursor)) {
+      throw badRequest('_cursor is not one this server made', '_cursor');
+    }
+    result.beforeSeq = cursor;
+  }
+  return result;
+}
+
+function parseInstant(value: string, name: string): Date {
+  const date = /^\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?)?)?$/.test(value) ? new Date(value) : undefined;
+  if (!date || Number.isNaN(date.getTime())) {
+    throw badRequest(`${name} must be a FHIR instant, e.g. 2026-01-31T12:00:00Z`, name);
+  }
+  return date;
+}

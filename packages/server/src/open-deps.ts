@@ -1,0 +1,36 @@
+/**
+ * Opens everything AppDeps holds, in order: the database (migrated), the signing keys.
+ * Shared by `tessera serve`, the other `tessera` commands and the test harness.
+ */
+import { argon2Hasher } from './auth/passwords.js';
+import { openKeyStore } from './auth/key-store.js';
+import type { Config } from './config.js';
+import type { Database } from './db/database.js';
+import { migrate, type MigrationProgress } from './db/migrate.js';
+import { openDatabase } from './db/open-database.js';
+import { cryptoRandom, systemClock, type AppDeps } from './deps.js';
+import { ResourceStore } from './fhir/resource-store.js';
+
+export interface OpenDepsOptions {
+  /** An already open database (tests); otherwise chosen from the config. */
+  db?: Database;
+  clock?: AppDeps['clock'];
+  random?: AppDeps['random'];
+  onMigration?: MigrationProgress;
+}
+
+export async function openDeps(config: Config, options: OpenDepsOptions = {}): Promise<AppDeps> {
+  const db = options.db ?? (await openDatabase(config));
+  try {
+    await migrate(db, options.onMigration);
+    const clock = options.clock ?? systemClock;
+    const random = options.random ?? cryptoRandom;
+    const keys = await openKeyStore(db, { clock, random });
+    return { config, db, clock, random, keys, hasher: argon2Hasher, store: new ResourceStore(db) };
+  } catch (err) {
+    if (!options.db) {
+      await db.close().catch(() => undefined);
+    }
+    throw err;
+  }
+}
