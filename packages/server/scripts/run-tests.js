@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+// Runs the server's test files with Node's test runner (TypeScript through tsx).
+//   node scripts/run-tests.js            on embedded PGlite (each test file its own in-memory database)
+//   node scripts/run-tests.js --pg       on the PostgreSQL at PG_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/postgres):
+//                                        creates a fresh database for the run and drops it afterwards
+//   extra arguments are file filters (substrings of the path)
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const args = process.argv.slice(2);
+const usePg = args.includes('--pg');
+const filters = args.filter((a) => !a.startsWith('--'));
+
+function findTests(dir) {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (name === 'node_modules') return [];
+    if (statSync(path).isDirectory()) return findTests(path);
+    return name.endsWith('.test.ts') ? [path] : [];
+  });
+}
+
+const files = [...findTests(join(root, 'src')), ...findTests(join(root, 'test'))]
+  .map((f) => relative(root, f))
+  .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
+  .sort();
+if (files.length === 0) {
+  console.error('No test files matched.');
+  process.exit(1);
+}
+
+const env = { ...process.env };
+let dropDatabase = async () => {};
+if (usePg) {
+  const adminUrl = process.env.PG_ADMIN_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+  const name = `tessera_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  env.TEST_DATABASE_URL = url.toString();
+  env.PG_ADMIN_URL = adminUrl;
+  console.log(`Testing on PostgreSQL database ${name}`);
+  dropDatabase = async () => {
+    const c = new pg.Client({ connectionString: adminUrl });
+    await c.connect();
+    await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await c.end();
+  };
+} else {
+  delete env.TEST_DATABASE_URL;
+  console.log('Testing on embedded PGlite');
+}
+
+const result = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files],
+  { cwd: root, env, stdio: 'inherit' },
+);
+await dropDatabase();
+process.exit(result.status ?? 1);

@@ -1,0 +1,85 @@
+/**
+ * The test harness: a real server on a free loopback port, on a fresh database (in-memory
+ * PGlite, or the PostgreSQL in TEST_DATABASE_URL when the suite runs against a server), with a
+ * fake clock. Tests make their own projects through the factories, so they can run in
+ * parallel and twice against the same PostgreSQL.
+ */
+import { createServer } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../src/app.js';
+import { loadConfig, type Config } from '../src/config.js';
+import type { Database } from '../src/db/database.js';
+import { openPgDatabase } from '../src/db/pg-database.js';
+import { openPgliteDatabase } from '../src/db/pglite-database.js';
+import type { AppDeps, Clock } from '../src/deps.js';
+import { openDeps } from '../src/open-deps.js';
+
+/** A clock that starts at the real time and moves only when told. */
+export class FakeClock implements Clock {
+  private current: number;
+  constructor(start = Date.now()) {
+    this.current = start;
+  }
+  now(): Date {
+    return new Date(this.current);
+  }
+  advance(ms: number): void {
+    this.current += ms;
+  }
+}
+
+export interface TestServer {
+  baseUrl: string;
+  fhirUrl: string;
+  deps: AppDeps;
+  clock: FakeClock;
+  app: FastifyInstance;
+  close(): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      srv.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** Which database the suite runs on: PGlite unless TEST_DATABASE_URL names a PostgreSQL. */
+export function testDatabaseUrl(): string | undefined {
+  return process.env.TEST_DATABASE_URL || undefined;
+}
+
+export async function openTestDatabase(): Promise<Database> {
+  const url = testDatabaseUrl();
+  return url ? openPgDatabase(url, 5) : openPgliteDatabase();
+}
+
+export interface StartOptions {
+  env?: Record<string, string>;
+  db?: Database;
+}
+
+export async function startTestServer(options: StartOptions = {}): Promise<TestServer> {
+  const port = await freePort();
+  const config: Config = loadConfig({ PORT: String(port), BASE_URL: `http://127.0.0.1:${port}/`, LOG_LEVEL: 'silent', ...options.env });
+  const clock = new FakeClock();
+  const db = options.db ?? (await openTestDatabase());
+  const deps = await openDeps(config, { db, clock });
+  const app = await buildApp(deps);
+  await app.listen({ port, host: '127.0.0.1' });
+  return {
+    baseUrl: config.baseUrl,
+    fhirUrl: `${config.baseUrl}fhir/R4/`,
+    deps,
+    clock,
+    app,
+    async close() {
+      await app.close();
+      await db.close();
+    },
+  };
+}
