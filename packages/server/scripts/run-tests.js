@@ -39,10 +39,17 @@ let dropDatabase = async () => {};
 if (usePg) {
   const adminUrl = process.env.PG_ADMIN_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
   const name = `tessera_test_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
+  const admin = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 5000 });
+  try {
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+  } catch (err) {
+    console.error(`Cannot create a test database on PostgreSQL at ${adminUrl}: ${err.message}`);
+    console.error('Start PostgreSQL, or point PG_ADMIN_URL at one (a role that may CREATE DATABASE).');
+    process.exit(1);
+  } finally {
+    await admin.end().catch(() => {});
+  }
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   env.TEST_DATABASE_URL = url.toString();

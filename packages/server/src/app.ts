@@ -4,12 +4,15 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { AppDeps } from './deps.js';
-import { FHIR_JSON, registerErrorHandlers } from './http/errors.js';
+import { FHIR_JSON, registerErrorHandlers, sendFrameworkError } from './http/errors.js';
 import { registerJsonParsers } from './http/json-body.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
 import { fhirRoutes } from './fhir/routes.js';
 import { loadDefinitions } from './fhir/definitions.js';
 import { SERVER_VERSION } from './version.js';
+import { authRoutes } from './auth/auth-routes.js';
+import { tokenRoutes } from './oauth/token-route.js';
+import { logoutRoutes } from './oauth/logout-route.js';
 
 export interface BuildAppOptions {
   /** Fastify's logger: false in tests, pino options in main. */
@@ -26,6 +29,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
     return503OnClosing: true,
     requestIdHeader: false,
     genReqId: () => deps.random.uuid(),
+    frameworkErrors: sendFrameworkError,
   });
   registerErrorHandlers(app);
   registerJsonParsers(app, deps.config.jsonMaxDepth);
@@ -49,6 +53,12 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
     baseUrl: deps.config.baseUrl,
     version: SERVER_VERSION,
   });
+
+  const authDeps = { db: deps.db, store, clock: deps.clock, random: deps.random, keys: deps.keys, issuer, hasher: deps.hasher };
+  await app.register(authRoutes, { prefix: '/auth', deps: authDeps, registration: deps.config.registration });
+  const grantDeps = { ...authDeps, accessLifetimeSeconds: deps.config.accessTokenLifetimeSeconds };
+  await app.register(tokenRoutes, { prefix: '/oauth2', deps: grantDeps });
+  await app.register(logoutRoutes, { prefix: '/oauth2', deps: grantDeps });
 
   app.get('/', async (_request, reply) => {
     reply.type(FHIR_JSON).send({ server: 'Tessera', version: SERVER_VERSION, fhir: `${deps.config.baseUrl}fhir/R4` });

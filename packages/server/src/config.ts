@@ -5,6 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { parseSender } from './email/mailer.js';
 
 const positiveInt = z.coerce.number().int().positive();
 
@@ -21,6 +22,14 @@ const envSchema = z.object({
   JSON_MAX_DEPTH: positiveInt.max(1000).default(64),
   ACCESS_TOKEN_LIFETIME_SECONDS: positiveInt.default(3600),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  REGISTRATION: z.enum(['open', 'closed']).default('open'),
+  // --- Email (src/email): SMTP when SMTP_URL is set, else the database outbox.
+  SMTP_URL: z.url({ protocol: /^smtps?$/, hostname: /^.+$/, error: 'must be an smtp:// or smtps:// URL with a host' }).optional(),
+  EMAIL_FROM: z
+    .string()
+    .refine((v) => parseSender(v) !== undefined, 'must be an address, optionally named: Tessera <no-reply@example.com>')
+    .default('Tessera <no-reply@localhost>'),
+  // --- end Email
 });
 
 export interface Config {
@@ -37,6 +46,13 @@ export interface Config {
   readonly jsonMaxDepth: number;
   readonly accessTokenLifetimeSeconds: number;
   readonly logLevel: string;
+  /** `closed` turns off `POST /auth/newuser` (self-registration). */
+  readonly registration: 'open' | 'closed';
+  // --- Email (src/email)
+  /** Holds the SMTP password when there is one: never log it. */
+  readonly smtpUrl: string | undefined;
+  readonly emailFrom: string;
+  // --- end Email
 }
 
 export class ConfigError extends Error {
@@ -75,5 +91,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     jsonMaxDepth: e.JSON_MAX_DEPTH,
     accessTokenLifetimeSeconds: e.ACCESS_TOKEN_LIFETIME_SECONDS,
     logLevel: e.LOG_LEVEL,
+    registration: e.REGISTRATION,
+    smtpUrl: e.SMTP_URL,
+    emailFrom: e.EMAIL_FROM,
   };
 }

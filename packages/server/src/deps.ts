@@ -9,6 +9,7 @@ import type { Database } from './db/database.js';
 import type { KeyStore } from './auth/key-store.js';
 import type { PasswordHasher } from './auth/passwords.js';
 import type { ResourceStore } from './fhir/resource-store.js';
+import type { Mailer } from './email/mailer.js';
 
 export interface Clock {
   now(): Date;
@@ -29,4 +30,6 @@ export interface AppDeps {
   keys: KeyStore;
   hasher: PasswordHasher;
   store: ResourceStore;
+  /** SMTP or the database outbox (src/email); `send` resolves even when the mail does not go out. */
+  mailer: Mailer;
 }

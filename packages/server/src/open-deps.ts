@@ -10,12 +10,16 @@ import { migrate, type MigrationProgress } from './db/migrate.js';
 import { openDatabase } from './db/open-database.js';
 import { cryptoRandom, systemClock, type AppDeps } from './deps.js';
 import { ResourceStore } from './fhir/resource-store.js';
+import { createMailer } from './email/open-mailer.js';
+import type { Mailer } from './email/mailer.js';
 
 export interface OpenDepsOptions {
   /** An already open database (tests); otherwise chosen from the config. */
   db?: Database;
   clock?: AppDeps['clock'];
   random?: AppDeps['random'];
+  /** A mailer of the test's own (one that records what it was given); otherwise SMTP or the outbox, from the config. */
+  mailer?: Mailer;
   onMigration?: MigrationProgress;
 }
 
@@ -26,7 +30,8 @@ export async function openDeps(config: Config, options: OpenDepsOptions = {}): P
     const clock = options.clock ?? systemClock;
     const random = options.random ?? cryptoRandom;
     const keys = await openKeyStore(db, { clock, random });
-    return { config, db, clock, random, keys, hasher: argon2Hasher, store: new ResourceStore(db) };
+    const mailer = options.mailer ?? createMailer(config, { db, clock, random });
+    return { config, db, clock, random, keys, hasher: argon2Hasher, store: new ResourceStore(db), mailer };
   } catch (err) {
     if (!options.db) {
       await db.close().catch(() => undefined);

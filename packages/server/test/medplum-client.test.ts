@@ -40,8 +40,9 @@ describe('MedplumClient against Tessera', () => {
     assert.equal(vread.birthDate, undefined);
 
     await medplum.deleteResource('Patient', created.id as string);
+    medplum.invalidateAll();
     await assert.rejects(
-      () => medplum.readResource('Patient', created.id as string, { cache: 'no-cache' }),
+      () => medplum.readResource('Patient', created.id as string),
       (err: unknown) => err instanceof OperationOutcomeError && err.outcome.issue?.[0]?.code === 'deleted',
     );
   });

@@ -10,6 +10,7 @@ import { SIGNING_ALG, type KeyStore } from './key-store.js';
 
 export const ACCESS_TOKEN_TYPE = 'at+jwt';
 const CLOCK_TOLERANCE_SECONDS = 30;
+const KID_PATTERN = /^[A-Za-z0-9\-_.]{1,128}$/;
 
 export interface AccessTokenClaims {
   /** The Login this token belongs to: revoke the login and the token stops working. */
@@ -54,13 +55,15 @@ export class InvalidTokenError extends Error {
 
 /** Returns the claims of a valid access token; throws InvalidTokenError with a reason otherwise. */
 export async function verifyAccessToken(deps: TokenDeps, token: string): Promise<AccessTokenClaims> {
-  let kid: string | undefined;
+  let kid: unknown;
   try {
     kid = decodeProtectedHeader(token).kid;
   } catch {
     throw new InvalidTokenError('Malformed token');
   }
-  const key = kid ? await deps.keys.verificationKey(kid) : undefined;
+  // The header is the sender's: a kid that is not a short plain string (a number, an object, a
+  // NUL) cannot be one of ours and must not reach the key lookup's SQL.
+  const key = typeof kid === 'string' && KID_PATTERN.test(kid) ? await deps.keys.verificationKey(kid) : undefined;
   if (!key) {
     throw new InvalidTokenError('Token not signed by a key of this server');
   }

@@ -5,9 +5,9 @@
  * client (the reason goes to the log only).
  */
 import type { Login, Project, ProjectMembership, Reference } from '@medplum/fhirtypes';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Database } from '../db/database.js';
-import { unauthorized } from '../fhir/outcomes.js';
+import { OutcomeError, unauthorized } from '../fhir/outcomes.js';
 import { SYSTEM_PROJECT_ID } from '../fhir/scope.js';
 import { InvalidTokenError, verifyAccessToken, type TokenDeps } from './access-token.js';
 import type { RequestContext } from './request-context.js';
@@ -82,9 +82,17 @@ export async function resolveBearer(deps: AuthenticateDeps, authorization: strin
   };
 }
 
-/** A Fastify preHandler that sets `request.ctx` or answers 401. */
+/** A Fastify hook that sets `request.ctx` or answers 401. */
 export function authenticate(deps: AuthenticateDeps) {
-  return async (request: FastifyRequest): Promise<void> => {
-    request.ctx = await resolveBearer(deps, request.headers.authorization);
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    try {
+      request.ctx = await resolveBearer(deps, request.headers.authorization);
+    } catch (err) {
+      // RFC 6750 section 3: a 401 names the scheme; with an error code only when a bearer token was sent.
+      if (err instanceof OutcomeError && err.status === 401) {
+        reply.header('WWW-Authenticate', /^Bearer\s/i.test(request.headers.authorization ?? '') ? 'Bearer error="invalid_token"' : 'Bearer');
+      }
+      throw err;
+    }
   };
 }

@@ -25,15 +25,25 @@ export async function serve(config: Config, log: (line: string) => void = consol
     unlock();
     throw err;
   }
-  await bootstrapAdmin(deps, log);
-  const app = await buildApp(deps, { logger: config.logLevel === 'silent' ? false : { level: config.logLevel } });
-  await app.listen({ port: config.port, host: config.host });
+  let app: Awaited<ReturnType<typeof buildApp>> | undefined;
+  try {
+    await bootstrapAdmin(deps, log);
+    app = await buildApp(deps, { logger: config.logLevel === 'silent' ? false : { level: config.logLevel } });
+    await app.listen({ port: config.port, host: config.host });
+  } catch (err) {
+    // E.g. the port is taken: give back the database and the data dir before failing.
+    await app?.close().catch(() => undefined);
+    await deps.db.close().catch(() => undefined);
+    unlock();
+    throw err;
+  }
+  const listening = app;
   log(`Tessera is ready at ${config.baseUrl} (FHIR: ${config.baseUrl}fhir/R4) in ${Math.round(performance.now() - started)} ms`);
   return {
     url: config.baseUrl,
     deps,
     async close() {
-      await app.close();
+      await listening.close();
       await deps.db.close();
       unlock();
     },

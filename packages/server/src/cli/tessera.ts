@@ -4,35 +4,37 @@
  *   migrate                    apply pending migrations and exit
  *   create-admin --email E     create the super admin (password from ADMIN_PASSWORD or stdin)
  *   token --email E [--project P]   print an access token for that user's membership
+ *   outbox [--limit N] [--to E]     list mail kept in the database outbox (no SMTP_URL)
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '../config.js';
-import { dataDirHolder } from '../db/data-dir-lock.js';
+import { DataDirInUseError, lockDataDir } from '../db/data-dir-lock.js';
 import { openDeps } from '../open-deps.js';
 import { ensureSuperAdmin } from '../admin/super-admin.js';
 import { issueTokenForEmail, TokenIssueError } from '../auth/issue-token.js';
 import { serve } from './serve.js';
+import { outboxCommand, OutboxCommandError } from './outbox.js';
 
 type Command = (config: Config, args: string[]) => Promise<void>;
 
-function requireFreeDataDir(config: Config): void {
-  const holder = config.databaseUrl ? undefined : dataDirHolder(config.dataDir);
-  if (holder) {
-    throw new UsageError(
-      `The embedded database in ${config.dataDir} is open in the running server (pid ${holder}). Stop it first, or run against PostgreSQL with DATABASE_URL.`,
-    );
-  }
-}
-
 class UsageError extends Error {}
 
+/**
+ * Opens the database for one command. On the embedded database it holds the data-dir lock
+ * meanwhile, as `serve` does: a check alone would let a server (or a second command) open the
+ * same files while this one has them open.
+ */
 async function withDeps<T>(config: Config, fn: (deps: Awaited<ReturnType<typeof openDeps>>) => Promise<T>): Promise<T> {
-  requireFreeDataDir(config);
-  const deps = await openDeps(config, { onMigration: ({ migration, index, total }) => console.error(`Migrating [${index + 1}/${total}] ${migration.name}`) });
+  const unlock = config.databaseUrl ? () => undefined : lockDataDir(config.dataDir);
   try {
-    return await fn(deps);
+    const deps = await openDeps(config, { onMigration: ({ migration, index, total }) => console.error(`Migrating [${index + 1}/${total}] ${migration.name}`) });
+    try {
+      return await fn(deps);
+    } finally {
+      await deps.db.close();
+    }
   } finally {
-    await deps.db.close();
+    unlock();
   }
 }
 
@@ -79,6 +81,7 @@ const commands: Record<string, Command> = {
       console.log(values.json ? JSON.stringify(issued) : issued.accessToken);
     });
   },
+  outbox: outboxCommand,
 };
 
 export async function runCli(argv: string[]): Promise<number> {
@@ -92,7 +95,14 @@ export async function runCli(argv: string[]): Promise<number> {
     await command(loadConfig(), args);
     return 0;
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof UsageError || err instanceof TokenIssueError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (
+      err instanceof ConfigError ||
+      err instanceof UsageError ||
+      err instanceof DataDirInUseError ||
+      err instanceof TokenIssueError ||
+      err instanceof OutboxCommandError ||
+      (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+    ) {
       console.error((err as Error).message);
       return 2;
     }

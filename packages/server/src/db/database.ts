@@ -2,6 +2,14 @@
  * The one storage interface: a PostgreSQL dialect reached through `pg` (a server) or PGlite
  * (embedded WASM PostgreSQL). Both drivers pass the same contract tests (`database.test.ts`).
  * Only parameterised SQL goes through here: values travel in `params`, never in `sql`.
+ *
+ * What both drivers guarantee (and the contract test checks):
+ * - `query` runs exactly one statement; a string with several is refused. `exec` runs scripts.
+ * - jsonb parameters travel as JSON text (`JSON.stringify(value)` with `$n::jsonb`): `pg` would
+ *   send a JS array as a PostgreSQL array. jsonb comes back parsed.
+ * - bigint (count(*), bigserial) comes back as a decimal string; int4 as a number;
+ *   timestamptz as a Date.
+ * - a failed statement rejects with an error whose `code` is the SQLSTATE (`23505`, ...).
  */
 export interface QueryResult<Row> {
   rows: Row[];

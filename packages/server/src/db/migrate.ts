@@ -30,9 +30,11 @@ export function listMigrations(dir = migrationsDir): Migration[] {
 
 export type MigrationProgress = (event: { migration: Migration; index: number; total: number }) => void;
 
-/** Applies pending migrations; returns the names applied by this call (empty when up to date). */
-export async function migrate(db: Database, onProgress?: MigrationProgress): Promise<string[]> {
-  const migrations = listMigrations();
+/**
+ * Applies pending migrations; returns the names applied by this call (empty when up to date).
+ * `migrations` defaults to the files in `migrations/`; tests pass their own list.
+ */
+export async function migrate(db: Database, onProgress?: MigrationProgress, migrations: Migration[] = listMigrations()): Promise<string[]> {
   return db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY.toString()]);
     await tx.query(

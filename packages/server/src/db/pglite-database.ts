@@ -4,14 +4,17 @@
  * `dataDir` undefined means in memory (tests); otherwise the files live there (`DATA_DIR`).
  */
 import { mkdirSync } from 'node:fs';
-import { PGlite } from '@electric-sql/pglite';
+import { PGlite, types } from '@electric-sql/pglite';
 import type { Database, Queryable, QueryResult } from './database.js';
 
 export async function openPgliteDatabase(dataDir?: string): Promise<Database> {
   if (dataDir) {
     mkdirSync(dataDir, { recursive: true });
   }
-  const db = await PGlite.create(dataDir ? { dataDir } : {});
+  // bigint (int8, e.g. count(*) and bigserial) comes back as a decimal string, as it does from
+  // `pg`: exact beyond 2^53, and the same type whichever driver runs (contract test).
+  const parsers = { [types.INT8]: (value: string) => value };
+  const db = await PGlite.create(dataDir ? { dataDir, parsers } : { parsers });
 
   function wrap(q: Pick<PGlite, 'query' | 'exec'>): Queryable {
     return {

@@ -4,6 +4,7 @@
  */
 import type { CapabilityStatement, CapabilityStatementRestResource } from '@medplum/fhirtypes';
 import { knownResourceTypes } from './definitions.js';
+import { searchableParams } from './search/search-params.js';
 
 const SERVER_ONLY = new Set(['Login', 'JsonWebKey', 'UserSecurityRequest', 'DomainConfiguration']);
 
@@ -13,7 +14,9 @@ export function buildCapabilityStatement(baseUrl: string, version: string, date:
     .sort()
     .map((type) => ({
       type: type as CapabilityStatementRestResource['type'],
-      interaction: ['read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'history-type', 'create'].map((code) => ({ code })) as CapabilityStatementRestResource['interaction'],
+      interaction: ['read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'history-type', 'create', 'search-type'].map((code) => ({ code })) as CapabilityStatementRestResource['interaction'],
+      // Only the parameters search answers (src/fhir/search/search-params.ts): not composite or special ones.
+      searchParam: searchableParams(type).map((p) => ({ name: p.code, type: p.type, ...(p.url ? { definition: p.url } : {}) })),
       versioning: 'versioned-update',
       readHistory: true,
       updateCreate: true,

@@ -36,9 +36,9 @@ export function applyJsonPatch(resource: Resource, operations: unknown): Resourc
     }
   });
   const document = structuredClone(resource);
+  let result: unknown;
   try {
-    const result = jsonpatch.applyPatch(document, operations as jsonpatch.Operation[], true, true, true);
-    return result.newDocument as Resource;
+    result = jsonpatch.applyPatch(document, operations as jsonpatch.Operation[], true, true, true).newDocument;
   } catch (err) {
     const e = err as { name?: string; message?: string; index?: number };
     if (e.name === 'TEST_OPERATION_FAILED') {
@@ -47,4 +47,9 @@ export function applyJsonPatch(resource: Resource, operations: unknown): Resourc
     const detail = (e.message ?? String(err)).split('\n')[0];
     throw badRequest(`Patch could not be applied: ${detail}`, e.index === undefined ? undefined : `[${e.index}]`);
   }
+  // An operation on the root ("path": "") can replace or remove the whole document.
+  if (typeof result !== 'object' || result === null || Array.isArray(result)) {
+    throw badRequest('A patch must leave a resource (a JSON object)');
+  }
+  return result as Resource;
 }

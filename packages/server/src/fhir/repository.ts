@@ -12,9 +12,11 @@ import { isKnownResourceType } from './definitions.js';
 import { assertValidId } from './ids.js';
 import { applyJsonPatch } from './json-patch.js';
 import { badRequest, gone, notFound, preconditionFailed } from './outcomes.js';
-import { assertTypeAllowed, keepSecrets, redactSecrets, unreadableTypes } from './protected-types.js';
+import { assertTypeAllowed, redactSecrets, unreadableTypes } from './protected-types.js';
 import type { HistoryQuery, ResourceStore, StoredVersion, WriteMethod } from './resource-store.js';
 import { projectScope, type Scope } from './scope.js';
+import { executeSearch, type SearchResult } from './search/execute-search.js';
+import { parseSearchRequest } from './search/parse.js';
 import { writeResource } from './write-resource.js';
 
 export interface RepositoryDeps {
@@ -132,6 +134,8 @@ export class Repository {
         deleted: true,
         method: 'DELETE',
       });
+      // A deleted resource matches no search: its index rows go with it.
+      await this.deps.store.deleteSearchIndex(this.scope, tx, resourceType, id);
     });
   }
 
@@ -147,6 +151,17 @@ export class Repository {
     const excludeTypes = query.resourceType === undefined ? unreadableTypes(this.ctx) : undefined;
     const versions = await this.deps.store.history(this.scope, { ...query, excludeTypes });
     return versions.map((v) => ({ ...v, resource: v.resource && redactSecrets(v.resource) }));
+  }
+
+  /**
+   * Searches one type in the caller's project (https://hl7.org/fhir/R4/search.html; the
+   * parsing, SQL and paging are in ./search/). Needs read access to the type, as a read does.
+   */
+  async search(resourceType: string, entries: Array<[string, string]>, options: { lenient: boolean; fhirBase: string }): Promise<SearchResult> {
+    this.checkType(resourceType, 'read');
+    const request = parseSearchRequest(resourceType, entries, options.lenient);
+    const result = await executeSearch(this.deps.store, this.scope, request, { fhirBase: options.fhirBase, now: this.deps.clock.now() });
+    return { ...result, resources: result.resources.map(redactSecrets) };
   }
 
   private checkType(resourceType: string, interaction: 'read' | 'write'): string {

@@ -6,6 +6,11 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type { Database, Queryable } from '../db/database.js';
 import type { Scope } from './scope.js';
+import type { CompiledSearch } from './search/compile-search.js';
+import type { IndexRows } from './search/index-rows.js';
+import { deleteIndexRows, writeIndexRows } from './search/index-writer.js';
+import type { Cursor } from './search/paging.js';
+import { buildCountQuery, buildEstimateQuery, buildPageQuery, ESTIMATE_COUNT_CAP, readPlanRows, type BuiltQuery } from './search/search-sql.js';
 
 export interface StoredVersion {
   resourceType: string;
@@ -46,6 +51,12 @@ export interface HistoryQuery {
   /** Types left out (a system history for a caller who may not read them). */
   excludeTypes?: readonly string[];
   limit: number;
+}
+
+/** A search result row: the version, and its sort values as text (what a paging cursor holds). */
+export interface SearchRow {
+  version: StoredVersion;
+  sortValues: Array<string | null>;
 }
 
 interface Row {
@@ -175,6 +186,66 @@ export class ResourceStore {
       [userReference],
     );
     return rows.map((r) => ({ ...toStored(r), projectId: r.project_id }));
+  }
+
+  // ---- Search (src/fhir/search/): index rows kept with each version, and searches over them. ----
+
+  /**
+   * Replaces a resource's search index rows, in the transaction that writes its version.
+   * `replace` false (a create) skips removing rows, as a new resource has none.
+   */
+  async writeSearchIndex(scope: Scope, tx: Queryable, resourceType: string, id: string, rows: IndexRows, replace: boolean): Promise<void> {
+    await writeIndexRows(tx, { projectId: scope.projectId, resourceType, resourceId: id }, rows, replace);
+  }
+
+  /** Removes a resource's search index rows (on delete), in the deleting transaction. */
+  async deleteSearchIndex(scope: Scope, tx: Queryable, resourceType: string, id: string): Promise<void> {
+    await deleteIndexRows(tx, { projectId: scope.projectId, resourceType, resourceId: id });
+  }
+
+  /** One page of a search, in the scope's project only: the compiled SQL gets the project as $1 from here. */
+  async search(scope: Scope, compiled: CompiledSearch, limit: number, cursor?: Cursor): Promise<SearchRow[]> {
+    const rows = await this.runSearchQuery<Row & Record<string, unknown>>(scope, compiled, buildPageQuery(compiled, limit, cursor));
+    return rows.map((row) => ({ version: toStored(row), sortValues: compiled.sort.map((_s, i) => (row[`c${i}`] as string | null) ?? null) }));
+  }
+
+  /**
+   * How many resources of the scope's project match. `estimate` counts exactly up to
+   * ESTIMATE_COUNT_CAP and answers the planner's estimate beyond it, so it stays cheap on large results.
+   */
+  async countSearch(scope: Scope, compiled: CompiledSearch, mode: 'accurate' | 'estimate'): Promise<number> {
+    const count = async (cap?: number): Promise<number> =>
+      Number((await this.runSearchQuery<{ n: string }>(scope, compiled, buildCountQuery(compiled, cap)))[0]?.n ?? 0);
+    if (mode === 'accurate') {
+      return count();
+    }
+    const capped = await count(ESTIMATE_COUNT_CAP);
+    if (capped <= ESTIMATE_COUNT_CAP) {
+      return capped;
+    }
+    const plan = await this.runSearchQuery<Record<string, unknown>>(scope, compiled, buildEstimateQuery(compiled));
+    return Math.max(capped, readPlanRows(plan[0]));
+  }
+
+  private async runSearchQuery<R>(scope: Scope, compiled: CompiledSearch, query: BuiltQuery): Promise<R[]> {
+    const { rows } = await this.db.query<R>(query.sql, [scope.projectId, compiled.resourceType, ...query.params]);
+    return rows;
+  }
+
+  /**
+   * Finds a resource by type and id in whichever project holds it: for identifiers that are
+   * global by construction (ClientApplication ids used as OAuth client_id). System scope only.
+   */
+  async locate(scope: Scope, resourceType: string, id: string): Promise<(StoredVersion & { projectId: string }) | undefined> {
+    if (!scope.system) {
+      throw new Error('locate needs a system scope');
+    }
+    const { rows } = await this.db.query<Row & { project_id: string }>(
+      `SELECT project_id, ${COLUMNS} FROM resource WHERE resource_type = $1 AND id = $2 LIMIT 2`,
+      [resourceType, id],
+    );
+    // Two projects with the same id (possible for client-chosen ids) is ambiguous: treat as unknown.
+    return rows.length === 1 && rows[0] ? { ...toStored(rows[0]), projectId: rows[0].project_id } : undefined;
   }
 
   /** Counts current, non-deleted resources of a project (for tests and admin summaries). */

@@ -12,6 +12,7 @@ import { buildHistoryBundle } from './history-bundle.js';
 import { allOk, badRequest, outcome } from './outcomes.js';
 import { Repository, type RepositoryDeps } from './repository.js';
 import type { HistoryQuery } from './resource-store.js';
+import { searchRoutes } from './search/routes.js';
 
 export interface FhirRoutesOptions {
   deps: RepositoryDeps & AuthenticateDeps;
@@ -40,7 +41,11 @@ export async function fhirRoutes(app: FastifyInstance, options: FhirRoutesOption
   });
 
   await app.register(async (secured) => {
-    secured.addHook('preHandler', authenticate(options.deps));
+    // onRequest, before the body is read: an anonymous caller gets 401 without making the server parse anything.
+    secured.addHook('onRequest', authenticate(options.deps));
+
+    // Search: GET /:type and POST /:type/_search (src/fhir/search/routes.ts).
+    await secured.register(searchRoutes, { fhirBase, repo });
 
     secured.post<{ Params: Params; Body: unknown }>('/:type', async (request, reply) => {
       const body = asResource(request.body);

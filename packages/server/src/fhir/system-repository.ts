@@ -16,7 +16,7 @@ export class SystemRepository {
   /** Creates a resource with a new id, or with `id` when the server chose one. */
   async create<T extends Resource>(scope: Scope, resource: T, tx?: Queryable): Promise<T & { id: string }> {
     const run = (q: Queryable): Promise<Resource> =>
-      writeResource(this.deps, scope, q, { ...resource, id: resource.id ?? this.deps.random.uuid() }, undefined, 'POST');
+      writeResource(this.deps, scope, q, { ...resource, id: resource.id ?? this.deps.random.uuid() }, undefined, 'POST', 'as-given');
     return (tx ? await run(tx) : await this.deps.db.transaction(run)) as T & { id: string };
   }
 
@@ -25,7 +25,7 @@ export class SystemRepository {
     const run = async (q: Queryable): Promise<Resource> => {
       const current = await this.deps.store.lockCurrent(scope, q, resource.resourceType, resource.id);
       // Passing no "current" content keeps nothing from the old version: the server's write is complete.
-      return writeResource(this.deps, scope, q, resource, current && { ...current, resource: undefined }, 'PUT');
+      return writeResource(this.deps, scope, q, resource, current && { ...current, resource: undefined }, 'PUT', 'as-given');
     };
     return (tx ? await run(tx) : await this.deps.db.transaction(run)) as T & { id: string };
   }

@@ -1,7 +1,7 @@
 /**
  * The one way a new version is made, for the member's Repository and the server's own work
  * alike: server-assigned `meta.versionId` and `meta.lastUpdated`, stored secrets kept,
- * validation against the definitions, then the row and its history entry.
+ * validation against the definitions, then the row, its history entry and its search index rows.
  */
 import type { Resource } from '@medplum/fhirtypes';
 import type { Queryable } from '../db/database.js';
@@ -9,6 +9,7 @@ import type { Clock, Random } from '../deps.js';
 import { keepSecrets } from './protected-types.js';
 import type { ResourceStore, StoredVersion, WriteMethod } from './resource-store.js';
 import type { Scope } from './scope.js';
+import { extractIndexRows } from './search/extract.js';
 import { assertValidResource } from './validate.js';
 
 export interface WriteDeps {
@@ -16,6 +17,12 @@ export interface WriteDeps {
   clock: Clock;
   random: Random;
 }
+
+/**
+ * How secret fields (`User.passwordHash`) are written: a member's write keeps the stored ones
+ * (a client never sees them, so cannot send them); the server's own write sets them as given.
+ */
+export type SecretFields = 'keep-stored' | 'as-given';
 
 /** Returns the stored resource, secrets included: callers that answer a client must redact. */
 export async function writeResource(
@@ -25,10 +32,12 @@ export async function writeResource(
   resource: Resource,
   current: StoredVersion | undefined,
   method: WriteMethod,
+  secrets: SecretFields = 'keep-stored',
 ): Promise<Resource> {
   const versionId = deps.random.uuid();
   const lastUpdated = deps.clock.now();
-  const next = keepSecrets({ ...resource, meta: { ...resource.meta, versionId, lastUpdated: lastUpdated.toISOString() } } as Resource, current?.resource);
+  const stamped = { ...resource, meta: { ...resource.meta, versionId, lastUpdated: lastUpdated.toISOString() } } as Resource;
+  const next = secrets === 'as-given' ? stamped : keepSecrets(stamped, current?.resource);
   assertValidResource(next);
   await deps.store.writeVersion(scope, tx, {
     resourceType: next.resourceType,
@@ -39,5 +48,11 @@ export async function writeResource(
     deleted: false,
     method,
   });
+  // Search index: the new version's values replace the old ones in the same transaction, so a
+  // search never sees a version without its index rows, nor old rows after an update.
+  // A POST's id is new, so it has no rows to replace; a PUT to an unused id may race another
+  // PUT to the same id, so it replaces (after the other commits) rather than adds.
+  const replace = current !== undefined || method !== 'POST';
+  await deps.store.writeSearchIndex(scope, tx, next.resourceType, next.id as string, extractIndexRows(next), replace);
   return next;
 }

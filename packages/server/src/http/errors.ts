@@ -3,7 +3,7 @@
  * the right 4xx status, and a 5xx never carries details (they go to the log, with the
  * request id the client can quote).
  */
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { OutcomeError, outcome } from '../fhir/outcomes.js';
 
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
@@ -16,7 +16,17 @@ const FRAMEWORK_ERRORS: Record<string, { status: number; code: 'invalid' | 'not-
   FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'invalid', text: 'The request body is empty' },
   FST_ERR_CTP_INVALID_TYPE: { status: 400, code: 'invalid', text: 'Invalid Content-Type header' },
   FST_ERR_BAD_URL: { status: 400, code: 'invalid', text: 'Malformed URL' },
+  FST_ERR_MAX_PARAM_LENGTH: { status: 400, code: 'invalid', text: 'A path segment is longer than the server accepts' },
 };
+
+/**
+ * Fastify's `frameworkErrors` option: errors met while routing (a malformed URL, a path segment
+ * longer than `maxParamLength`), which happen before any route's error handler exists.
+ */
+export function sendFrameworkError(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const known = FRAMEWORK_ERRORS[error.code] ?? { status: 400, code: 'invalid', text: 'Bad request' };
+  reply.status(known.status).type(FHIR_JSON).send(outcome(known.code, known.text));
+}
 
 export function registerErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | OutcomeError, request, reply) => {

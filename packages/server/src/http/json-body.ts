@@ -1,9 +1,10 @@
 /**
  * Request bodies: JSON, FHIR JSON and JSON Patch, parsed defensively before any handler
  * sees them (security-notes, design rule 8). The size cap is Fastify's `bodyLimit` (413);
- * here: invalid UTF-8, malformed JSON, a NUL character (PostgreSQL's jsonb cannot store it),
- * keys that could reach an object's prototype, and nesting deeper than the configured limit.
- * Each failure is a 400 OperationOutcome saying what is wrong.
+ * here: invalid UTF-8, malformed JSON, nesting deeper than the configured limit (checked on
+ * the text, before parsing), keys that could reach an object's prototype, and text that
+ * PostgreSQL's jsonb cannot store: a NUL character or a lone UTF-16 surrogate (`"\ud800"`),
+ * in a value or a key. Each failure is a 400 OperationOutcome saying what is wrong.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { badRequest } from '../fhir/outcomes.js';
@@ -11,6 +12,8 @@ import { badRequest } from '../fhir/outcomes.js';
 export const JSON_CONTENT_TYPES = ['application/json', 'application/fhir+json', 'application/json-patch+json'];
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+// A high surrogate not followed by a low one, or a low one not preceded by a high one.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 export function parseJsonBody(body: Buffer, maxDepth: number): unknown {
@@ -23,14 +26,20 @@ export function parseJsonBody(body: Buffer, maxDepth: number): unknown {
   if (text.trim() === '') {
     throw badRequest('The request body is empty');
   }
-  let value: unknown;
+  // Before parsing: JSON.parse's reviver recurses, so a deep enough body would overflow the stack.
+  if (nestsDeeperThan(text, maxDepth)) {
+    throw badRequest(`The JSON is nested deeper than ${maxDepth} levels`);
+  }
   try {
-    value = JSON.parse(text, (key, v: unknown) => {
+    return JSON.parse(text, (key, v: unknown) => {
       if (FORBIDDEN_KEYS.has(key)) {
         throw new ForbiddenKeyError(key);
       }
-      if (typeof v === 'string' && v.includes('\u0000')) {
-        throw new NulCharacterError(key);
+      if (!isStorable(key)) {
+        throw new UnstorableTextError(key);
+      }
+      if (typeof v === 'string' && !isStorable(v)) {
+        throw new UnstorableTextError(key);
       }
       return v;
     });
@@ -38,16 +47,15 @@ export function parseJsonBody(body: Buffer, maxDepth: number): unknown {
     if (err instanceof ForbiddenKeyError) {
       throw badRequest(`The property name "${err.key}" is not allowed`, err.key);
     }
-    if (err instanceof NulCharacterError) {
-      throw badRequest('Strings may not contain the NUL character (\\u0000)', err.key || undefined);
+    if (err instanceof UnstorableTextError) {
+      throw badRequest('Strings may not contain the NUL character (\\u0000) or an unpaired surrogate (\\ud800-\\udfff)', err.key || undefined);
     }
     throw badRequest(`Malformed JSON: ${(err as Error).message}`);
   }
-  const depth = measureDepth(value, maxDepth);
-  if (depth > maxDepth) {
-    throw badRequest(`The JSON is nested deeper than ${maxDepth} levels`);
-  }
-  return value;
+}
+
+function isStorable(text: string): boolean {
+  return !text.includes('\u0000') && !LONE_SURROGATE.test(text);
 }
 
 class ForbiddenKeyError extends Error {
@@ -56,30 +64,35 @@ class ForbiddenKeyError extends Error {
   }
 }
 
-class NulCharacterError extends Error {
+class UnstorableTextError extends Error {
   constructor(readonly key: string) {
     super(key);
   }
 }
 
-/** Depth of nested objects and arrays, iteratively, stopping as soon as it passes `limit`. */
-function measureDepth(root: unknown, limit: number): number {
-  let max = 0;
-  const stack: Array<[unknown, number]> = [[root, 1]];
-  while (stack.length > 0) {
-    const [value, depth] = stack.pop() as [unknown, number];
-    if (typeof value !== 'object' || value === null) {
-      continue;
-    }
-    max = Math.max(max, depth);
-    if (max > limit) {
-      return max;
-    }
-    for (const child of Object.values(value)) {
-      stack.push([child, depth + 1]);
+/** Whether objects and arrays nest deeper than `limit`, counting brackets outside strings in one pass. */
+function nestsDeeperThan(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') {
+        i++; // The escaped character cannot end the string.
+      } else if (c === '"') {
+        inString = false;
+      }
+    } else if (c === '"') {
+      inString = true;
+    } else if (c === '{' || c === '[') {
+      if (++depth > limit) {
+        return true;
+      }
+    } else if (c === '}' || c === ']') {
+      depth--;
     }
   }
-  return max;
+  return false;
 }
 
 export function registerJsonParsers(app: FastifyInstance, maxDepth: number): void {
