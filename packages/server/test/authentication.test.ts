@@ -239,6 +239,26 @@ describe('authentication of /fhir/R4', () => {
     );
     await expectRefused(deleted.member, deleted.routes, `Bearer ${deleted.member.token}`);
   });
+
+  it('answers 401 as soon as the User behind the token is deleted', async () => {
+    const { member, routes } = await memberWithRoutes();
+    assert.equal((await fhirClient(server, member.token).get('_history')).status, 200);
+    const scope = systemScope(SYSTEM_PROJECT_ID);
+    const user = await new SystemRepository(server.deps).read(scope, 'User', member.userId);
+    assert.ok(user);
+    await server.deps.db.transaction((tx) =>
+      server.deps.store.writeVersion(scope, tx, {
+        resourceType: 'User',
+        id: member.userId,
+        versionId: randomUUID(),
+        lastUpdated: server.clock.now(),
+        resource: user,
+        deleted: true,
+        method: 'DELETE',
+      }),
+    );
+    await expectRefused(member, routes, `Bearer ${member.token}`);
+  });
 });
 
 describe('/.well-known/jwks.json', () => {

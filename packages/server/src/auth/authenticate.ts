@@ -49,13 +49,15 @@ export async function resolveBearer(deps: AuthenticateDeps, authorization: strin
     }
     throw err;
   }
-  // One round trip: the Login, the membership and its project, each by primary key.
+  // One round trip: the Login, the membership, its project, and the account acting (a User,
+  // server-wide or project-scoped, or a ClientApplication or Bot of the project), each by key.
   const { rows } = await deps.db.query<Row>(
     `SELECT resource_type, deleted, content FROM resource
       WHERE (project_id = $1 AND resource_type = 'Login' AND id = $2)
          OR (project_id = $3 AND resource_type = 'ProjectMembership' AND id = $4)
-         OR (project_id = $3 AND resource_type = 'Project' AND id = $5)`,
-    [SYSTEM_PROJECT_ID, claims.login_id, claims.project_id, claims.membership_id, claims.project_id],
+         OR (project_id = $3 AND resource_type = 'Project' AND id = $5)
+         OR (project_id IN ($1, $3) AND resource_type IN ('User', 'ClientApplication', 'Bot') AND id = $6)`,
+    [SYSTEM_PROJECT_ID, claims.login_id, claims.project_id, claims.membership_id, claims.project_id, claims.sub],
   );
   const find = (type: string): Row['content'] | undefined => rows.find((r) => r.resource_type === type && !r.deleted)?.content;
   const login = find('Login') as (Login & { id: string }) | undefined;
@@ -70,6 +72,12 @@ export async function resolveBearer(deps: AuthenticateDeps, authorization: strin
   const project = find('Project') as Project | undefined;
   if (!membership || membership.active === false || !project || !membership.profile) {
     throw unauthorized('Membership is no longer active');
+  }
+  // The account must still exist and be the membership's: deleting a User ends its tokens too.
+  const [accountType, accountId] = (membership.user?.reference ?? '').split('/');
+  const account = rows.find((r) => r.resource_type === accountType && (r.content as { id?: string }).id === accountId && !r.deleted);
+  if (!account || accountId !== claims.sub || (account.content as { status?: string }).status === 'off') {
+    throw unauthorized('The account of this token no longer exists');
   }
   return {
     projectId,

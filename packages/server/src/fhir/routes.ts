@@ -159,7 +159,7 @@ function parseHistoryQuery(request: FastifyRequest): Omit<HistoryQuery, 'resourc
     }
   }
   const count = single('_count');
-  const limit = count === undefined ? DEFAULT_HISTORY_COUNT : Number(count);
+  const limit = count === undefined ? DEFAULT_HISTORY_COUNT : /^\d{1,9}$/.test(count) ? Number(count) : NaN;
   if (!Number.isInteger(limit) || limit < 1) {
     throw badRequest('_count must be a positive whole number', '_count');
   }
@@ -178,8 +178,20 @@ function parseHistoryQuery(request: FastifyRequest): Omit<HistoryQuery, 'resourc
 
 function parseInstant(value: string, name: string): Date {
   const date = /^\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?)?)?$/.test(value) ? new Date(value) : undefined;
-  if (!date || Number.isNaN(date.getTime())) {
+  // Date rolls 2026-02-30 over to March 2: the day must exist.
+  if (!date || Number.isNaN(date.getTime()) || !validCalendarDate(value)) {
     throw badRequest(`${name} must be a FHIR instant, e.g. 2026-01-31T12:00:00Z`, name);
   }
   return date;
+}
+
+/** True when the YYYY-MM-DD part names a real day (no 30 February, no month 13). */
+function validCalendarDate(value: string): boolean {
+  const match = /^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?/.exec(value);
+  if (!match) return false;
+  const year = Number(match[1]);
+  const month = match[2] === undefined ? 1 : Number(match[2]);
+  const day = match[3] === undefined ? 1 : Number(match[3]);
+  const probe = new Date(Date.UTC(year, month - 1, day));
+  return month >= 1 && month <= 12 && probe.getUTCMonth() === month - 1 && probe.getUTCDate() === day;
 }
