@@ -77,7 +77,7 @@ describe('ensureSuperAdmin', () => {
     assert.equal(membership.resource.id, result.membershipId);
     assert.equal(membership.projectId, result.projectId);
     assert.equal(membership.resource.admin, true);
-    assert.deepEqual(membership.resource.project, { reference: `Project/${result.projectId}` });
+    assert.deepEqual(membership.resource.project, { reference: `Project/${result.projectId}`, display: 'Super Admin' });
     const [profileType, profileId] = (membership.resource.profile?.reference ?? '').split('/');
     assert.equal(profileType, 'Practitioner');
     const { rows } = await deps.db.query<{ content: Practitioner }>(

@@ -4,7 +4,8 @@
  * password is not reset on restart). Runs in one transaction under an advisory lock, so two
  * instances starting at once create one admin.
  */
-import type { Practitioner, Project, ProjectMembership, User } from '@medplum/fhirtypes';
+import type { User } from '@medplum/fhirtypes';
+import { createProjectWithOwner } from './create-project.js';
 import type { Database } from '../db/database.js';
 import type { Clock, Random } from '../deps.js';
 import type { PasswordHasher } from '../auth/passwords.js';
@@ -57,29 +58,7 @@ export async function ensureSuperAdmin(deps: SuperAdminDeps, input: SuperAdminIn
       tx,
     );
     const projectId = deps.random.uuid();
-    const scope = systemScope(projectId);
-    await system.create<Project>(
-      scope,
-      { resourceType: 'Project', id: projectId, name: input.projectName ?? 'Super Admin', superAdmin: true, owner: { reference: `User/${user.id}` } },
-      tx,
-    );
-    const profile = await system.create<Practitioner>(
-      scope,
-      { resourceType: 'Practitioner', name: [{ given: [firstName], family: lastName }], telecom: [{ system: 'email', use: 'work', value: email }] },
-      tx,
-    );
-    const membership = await system.create<ProjectMembership>(
-      scope,
-      {
-        resourceType: 'ProjectMembership',
-        project: { reference: `Project/${projectId}` },
-        user: { reference: `User/${user.id}`, display: email },
-        profile: { reference: `Practitioner/${profile.id}`, display: `${firstName} ${lastName}` },
-        admin: true,
-        active: true,
-      },
-      tx,
-    );
+    const { membership } = await createProjectWithOwner(system, tx, { projectId, name: input.projectName ?? 'Super Admin', owner: user, superAdmin: true });
     return { created: true, userId: user.id, projectId, membershipId: membership.id };
   });
 }
