@@ -53,8 +53,51 @@ export class InvalidTokenError extends Error {
   }
 }
 
+interface VerifiedToken {
+  claims: AccessTokenClaims;
+  exp: number;
+  nbf: number;
+}
+
+/**
+ * Tokens whose signature and claims were already checked, per key store (so per server), by
+ * the exact token text: a forged token can never match an entry. Only the signature work is
+ * saved; expiry is checked again on every use, and the Login and membership are still read
+ * from the database on every request (authenticate.ts), so revocation is not delayed.
+ */
+const verifiedTokens = new WeakMap<KeyStore, Map<string, VerifiedToken>>();
+const VERIFIED_CACHE_SIZE = 10_000;
+
 /** Returns the claims of a valid access token; throws InvalidTokenError with a reason otherwise. */
 export async function verifyAccessToken(deps: TokenDeps, token: string): Promise<AccessTokenClaims> {
+  let cache = verifiedTokens.get(deps.keys);
+  if (!cache) {
+    cache = new Map();
+    verifiedTokens.set(deps.keys, cache);
+  }
+  const now = deps.clock.now().getTime() / 1000;
+  const known = cache.get(token);
+  if (known) {
+    if (now > known.exp + CLOCK_TOLERANCE_SECONDS) {
+      cache.delete(token);
+      throw new InvalidTokenError('Token expired');
+    }
+    if (now < known.nbf - CLOCK_TOLERANCE_SECONDS) {
+      throw new InvalidTokenError('Invalid token: ERR_JWT_CLAIM_VALIDATION_FAILED');
+    }
+    return known.claims;
+  }
+  const claims = await verifySignatureAndClaims(deps, token);
+  if (cache.size >= VERIFIED_CACHE_SIZE) {
+    // Map keeps insertion order: drop the oldest entry.
+    cache.delete(cache.keys().next().value as string);
+  }
+  const payload = claims as unknown as { exp: number; nbf?: number; iat: number };
+  cache.set(token, { claims, exp: payload.exp, nbf: payload.nbf ?? payload.iat });
+  return claims;
+}
+
+async function verifySignatureAndClaims(deps: TokenDeps, token: string): Promise<AccessTokenClaims> {
   let kid: unknown;
   try {
     kid = decodeProtectedHeader(token).kid;

@@ -7,6 +7,7 @@
  *
  * Called by ResourceStore only, which supplies the project from the caller's Scope.
  */
+import { createHash } from 'node:crypto';
 import type { Queryable } from '../../db/database.js';
 import type { IndexRows } from './index-rows.js';
 
@@ -108,13 +109,15 @@ export async function writeIndexRows(tx: Queryable, target: IndexTarget, rows: I
     return;
   }
   const sql = `WITH ${ctes.map((c, i) => `w${i} AS (${c})`).join(',\n')} SELECT 1`;
-  await tx.query(sql, params);
+  // The text depends only on which tables get rows and on `replace` (a few hundred shapes at
+  // most), so it is prepared once per connection under a name derived from the text itself.
+  await tx.query(sql, params, { name: `tessera_ix_${createHash('sha1').update(sql).digest('hex').slice(0, 16)}` });
 }
 
 /** Removes every index row of one resource (on delete). */
 export async function deleteIndexRows(tx: Queryable, target: IndexTarget): Promise<void> {
   const sql = `WITH ${deleteClauses().map((c, i) => `w${i} AS (${c})`).join(',\n')} SELECT 1`;
-  await tx.query(sql, [target.projectId, target.resourceType, target.resourceId]);
+  await tx.query(sql, [target.projectId, target.resourceType, target.resourceId], { name: 'tessera_ix_delete' });
 }
 
 function deleteClauses(): string[] {
