@@ -100,3 +100,46 @@ describe('MedplumClient sign-in', () => {
     assert.equal(afterRes.status, 401);
   });
 });
+
+describe('MedplumClient refresh', () => {
+  let server: TestServer;
+
+  before(async () => {
+    server = await startTestServer({ env: { ACCESS_TOKEN_LIFETIME_SECONDS: '60' } });
+    installBrowserGlobals(server.baseUrl);
+  });
+  after(() => server.close());
+
+  it('refreshes an expiring access token with its rotated refresh token, and keeps working', async () => {
+    const email = uniqueEmail();
+    await register(server, email, 'Refresh Project');
+    // The client refreshes a token that expires within its grace period: 58 of the token's 60 s,
+    // so the token counts as expiring 2 s after it was issued.
+    const medplum = new MedplumClient({ baseUrl: server.baseUrl, fetch: globalThis.fetch.bind(globalThis), refreshGracePeriod: 58_000 });
+    // The server's clock is a fake that stands still: keep it at the real time the client reads.
+    const syncClock = (): void => server.clock.advance(Date.now() - server.clock.now().getTime());
+    syncClock();
+    const { code } = await medplum.startLogin({ email, password: PASSWORD, scope: 'openid offline' });
+    await medplum.processCode(code as string);
+    const firstAccess = medplum.getAccessToken();
+    const firstRefresh = medplum.getActiveLogin()?.refreshToken;
+    assert.ok(firstRefresh, 'offline scope gives a refresh token');
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    syncClock();
+
+    const patient = await medplum.createResource({ resourceType: 'Patient', name: [{ family: 'Refresh' }] });
+    assert.ok(patient.id);
+    assert.notEqual(medplum.getAccessToken(), firstAccess, 'the client refreshed before the request');
+    assert.notEqual(medplum.getActiveLogin()?.refreshToken, firstRefresh, 'the refresh token rotated');
+
+    // The first refresh token was used once: presenting it again is refused and ends the sign-in.
+    const replay = await fetch(`${server.baseUrl}oauth2/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: firstRefresh as string }).toString(),
+    });
+    assert.equal(replay.status, 400);
+    const after = await fetch(`${server.fhirUrl}Patient/${patient.id}`, { headers: { authorization: `Bearer ${medplum.getAccessToken()}` } });
+    assert.equal(after.status, 401);
+  });
+});
