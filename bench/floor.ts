@@ -4,14 +4,22 @@
  * Tessera's ResourceStore, on the same database and project:
  *   GET  /fhir/R4/:type/:id  the same SELECT by primary key, answering the stored JSON;
  *   POST /fhir/R4/:type      the same transaction (upsert into resource, insert into
- *                            resource_history), with server-assigned id and meta.
+ *                            resource_history), with server-assigned id and meta;
+ *   GET  /fhir/R4/:type?...  (with --searches FILE) for each search URL in the file, the
+ *                            statements Tessera runs for it (recorded from Tessera's own search
+ *                            code, search-statements.ts), in order: the first one's rows are
+ *                            the matches (one more than the page is asked for, to know if
+ *                            there is a next page), later ones' the `_include`d resources;
+ *                            answered as a searchset Bundle.
  * Deliberately left out: authentication, validation, access checks, error translation,
  * security headers. Whatever Tessera spends beyond this is the cost of those.
  *
  * Run as its own process by run.ts:
- *   node --import tsx bench/floor.ts --database-url URL --port N --project UUID [--pool-size 10]
+ *   node --import tsx bench/floor.ts --database-url URL --port N --project UUID [--pool-size 10] [--searches FILE]
+ * A search the file does not list answers 404: the floor runs fixed statements, it parses nothing.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import Fastify from 'fastify';
 import pg from 'pg';
@@ -22,6 +30,7 @@ const { values } = parseArgs({
     port: { type: 'string' },
     project: { type: 'string' },
     'pool-size': { type: 'string', default: '10' },
+    searches: { type: 'string' },
   },
 });
 const databaseUrl = values['database-url'];
@@ -33,6 +42,18 @@ if (!databaseUrl || !projectId || !Number.isInteger(port)) {
 }
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
+
+/** A search the floor answers: its URL path as the bench sends it, and Tessera's statements for it. */
+export interface FloorSearch {
+  path: string;
+  /** The page size asked for: the first statement returns one row more. */
+  count: number;
+  statements: Array<{ sql: string; params: unknown[] }>;
+}
+
+const searches = new Map<string, FloorSearch>(
+  values.searches ? (JSON.parse(readFileSync(values.searches, 'utf8')) as FloorSearch[]).map((s) => [s.path, s]) : [],
+);
 
 const SELECT_CURRENT = `SELECT resource_type, id, version_id, last_updated, deleted, content FROM resource
   WHERE project_id = $1 AND resource_type = $2 AND id = $3`;
@@ -62,6 +83,21 @@ app.get<{ Params: { type: string; id: string } }>('/fhir/R4/:type/:id', async (r
     return reply.status(404).send();
   }
   return reply.type(FHIR_JSON).send(row.content);
+});
+
+app.get('/fhir/R4/:type', async (request, reply) => {
+  const search = searches.get(request.url);
+  if (!search) {
+    return reply.status(404).send();
+  }
+  const entry: object[] = [];
+  const base = `http://${request.headers.host}/fhir/R4/`;
+  for (const [i, statement] of search.statements.entries()) {
+    const { rows } = await pool.query<{ resource_type: string; id: string; content: object }>(statement.sql, statement.params);
+    const page = i === 0 ? rows.slice(0, search.count) : rows;
+    entry.push(...page.map((row) => ({ fullUrl: `${base}${row.resource_type}/${row.id}`, resource: row.content, search: { mode: i === 0 ? 'match' : 'include' } })));
+  }
+  return reply.type(FHIR_JSON).send({ resourceType: 'Bundle', type: 'searchset', link: [{ relation: 'self', url: `${base}${request.url.slice('/fhir/R4/'.length)}` }], entry });
 });
 
 app.post<{ Params: { type: string }; Body: Record<string, unknown> }>('/fhir/R4/:type', async (request, reply) => {

@@ -144,3 +144,54 @@ export function summarize(slices: Slice[]): LoadResult {
     serverCpuMicrosPerRequest: cpu === undefined || requests === 0 ? undefined : (cpu * 1e6) / requests,
   };
 }
+
+export interface AlternatingSettings {
+  connections: number;
+  /** Measured seconds per server, split evenly over the rounds. */
+  durationSeconds: number;
+  rounds: number;
+  /** Unrecorded seconds per server first (0 for none). */
+  warmupSeconds: number;
+}
+
+export interface AlternatingResult {
+  tessera: LoadResult;
+  floor: LoadResult;
+  /** Tessera req/s over floor req/s in each round: their spread shows how noisy the run was. */
+  roundRatios: number[];
+}
+
+/**
+ * Tessera and the floor under the same request: a warm-up of each, then `rounds` rounds of one
+ * slice each, alternating which server goes first, so that a burst of background load falls
+ * on both rather than on one.
+ */
+export async function measureAlternating(
+  targets: { tessera: LoadTarget; floor: LoadTarget },
+  request: LoadRequest,
+  settings: AlternatingSettings,
+  log: (line: string) => void,
+): Promise<AlternatingResult> {
+  const names = ['tessera', 'floor'] as const;
+  const { connections, rounds, warmupSeconds } = settings;
+  if (warmupSeconds > 0) {
+    log(`  warm-up: ${warmupSeconds} s each`);
+    for (const name of names) await runSlice(targets[name], request, connections, warmupSeconds);
+  }
+  const slices: Record<(typeof names)[number], Slice[]> = { tessera: [], floor: [] };
+  const roundRatios: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? names : [...names].reverse();
+    for (const name of order) slices[name].push(await runSlice(targets[name], request, connections, settings.durationSeconds / rounds));
+    const [t, f] = [slices.tessera[round] as Slice, slices.floor[round] as Slice];
+    roundRatios.push(requestsPerSecond(t) / requestsPerSecond(f));
+    log(`  round ${round + 1}/${rounds}: tessera ${requestsPerSecond(t).toFixed(0)} req/s, floor ${requestsPerSecond(f).toFixed(0)} req/s`);
+  }
+  const result = { tessera: summarize(slices.tessera), floor: summarize(slices.floor), roundRatios };
+  for (const name of names) {
+    const r = result[name];
+    log(`  ${name}: ${r.requestsPerSecond.toFixed(0)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, ` +
+      `server CPU ${r.serverCpuMicrosPerRequest?.toFixed(0) ?? '?'} µs/req, failures ${r.failures}`);
+  }
+  return result;
+}

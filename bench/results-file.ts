@@ -31,6 +31,8 @@ export interface BenchRun {
 
 const START = '<!-- bench-run -->';
 const END = '<!-- /bench-run -->';
+export const SEARCH_START = '<!-- bench-search-run -->';
+export const SEARCH_END = '<!-- /bench-search-run -->';
 const KEEP_PREVIOUS = 4;
 
 const HOW_TO_READ = `## How to read this
@@ -50,15 +52,30 @@ throughput. Embedded start is the time from spawning \`node --import tsx
 packages/server/src/main.ts\` on PGlite (no \`DATABASE_URL\`) to the first 200 from
 /healthz, and the process's resident memory (VmRSS) two seconds later.`;
 
-function formatNumber(value: number, digits = 0): string {
+const SEARCH_HOW_TO_READ = `## Import and search (\`npm run bench:search\`)
+
+**Import** is the 60 Synthea patients' transaction Bundles POSTed to \`/fhir/R4\` (a few at a
+time, \`Prefer: return=minimal\`), timed from the first request to the last answer: resources
+created per second. **Search** runs one query of each kind (token, date range, reference,
+string, chained, \`_include\`) against Tessera and against the floor, which here runs the very
+statements Tessera runs for that query (recorded from Tessera's own search code, and checked to
+find the same resources) with nothing around them, in alternating rounds as above. Each query
+is measured on the Synthea set and, when the run was asked for it (\`--scale\`), again after the
+set was copied in SQL to a million resources or more in the same project. The figure the issue
+sets an aim for is **p50 at the large size ÷ p50 on the Synthea set** (within 2x): the queries
+should be index scans whose cost does not grow with the data. *SQL* is PostgreSQL's own
+execution time for the statements (EXPLAIN ANALYZE, warm cache), and the plan column lists the
+scans they use; a Seq Scan on a table that grows with the data is flagged.`;
+
+export function formatNumber(value: number, digits = 0): string {
   return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 
-function formatMs(value: number): string {
+export function formatMs(value: number): string {
   return `${formatNumber(value, value < 10 ? 2 : 1)} ms`;
 }
 
-function formatCpu(value: number | undefined): string {
+export function formatCpu(value: number | undefined): string {
   return value === undefined ? 'n/a' : `${formatNumber(value)} µs`;
 }
 
@@ -127,38 +144,58 @@ export function renderRun(run: BenchRun): string {
   ].join('\n');
 }
 
-function previousBlocks(path: string): string[] {
+/** The blocks between `start` and `end` markers in the file, newest first as written. */
+function readBlocks(path: string, start: string, end: string): string[] {
   if (!existsSync(path)) {
     return [];
   }
   const text = readFileSync(path, 'utf8');
   const blocks: string[] = [];
-  let from = text.indexOf(START);
+  let from = text.indexOf(start);
   while (from !== -1) {
-    const to = text.indexOf(END, from);
+    const to = text.indexOf(end, from);
     if (to === -1) break;
-    blocks.push(text.slice(from, to + END.length));
-    from = text.indexOf(START, to);
+    blocks.push(text.slice(from, to + end.length));
+    from = text.indexOf(start, to);
   }
   return blocks;
 }
 
-/** Writes the file with `run` first and at most KEEP_PREVIOUS earlier runs below it. */
-export function writeResults(path: string, run: BenchRun): void {
-  const previous = previousBlocks(path).slice(0, KEEP_PREVIOUS);
+/**
+ * Rewrites the whole file: the read/create runs (`npm run bench`), then the search runs
+ * (`npm run bench:search`, search-results-file.ts), each newest first with at most
+ * KEEP_PREVIOUS earlier ones. `update` holds the new block of whichever kind was just run;
+ * the other kind's blocks are carried over verbatim.
+ */
+export function writeResultsFile(path: string, update: { run?: string; searchRun?: string }): void {
+  const withNew = (block: string | undefined, start: string, end: string): string[] => {
+    const previous = readBlocks(path, start, end);
+    return block === undefined ? previous.slice(0, KEEP_PREVIOUS + 1) : [block, ...previous.slice(0, KEEP_PREVIOUS)];
+  };
+  const runs = withNew(update.run, START, END);
+  const searchRuns = withNew(update.searchRun, SEARCH_START, SEARCH_END);
   const parts = [
     '# Tessera benchmark results',
     '',
-    'Written by `npm run bench` (see [README.md](README.md)): the newest run first, the few before it under "Previous runs".',
+    'Written by `npm run bench` and `npm run bench:search` (see [README.md](README.md)): the newest run of each first, the few before it under "Previous runs".',
     '',
     HOW_TO_READ,
     '',
     '## Latest run',
     '',
-    renderRun(run),
+    runs[0] ?? 'No run of `npm run bench` recorded yet.',
   ];
-  if (previous.length > 0) {
-    parts.push('', '## Previous runs', '', previous.join('\n\n'));
+  if (runs.length > 1) {
+    parts.push('', '## Previous runs', '', runs.slice(1).join('\n\n'));
+  }
+  parts.push('', SEARCH_HOW_TO_READ, '', '### Latest search run', '', searchRuns[0] ?? 'No run of `npm run bench:search` recorded yet.');
+  if (searchRuns.length > 1) {
+    parts.push('', '### Previous search runs', '', searchRuns.slice(1).join('\n\n'));
   }
   writeFileSync(path, `${parts.join('\n')}\n`);
+}
+
+/** Writes the file with `run` first and at most KEEP_PREVIOUS earlier runs below it; search runs are kept. */
+export function writeResults(path: string, run: BenchRun): void {
+  writeResultsFile(path, { run: renderRun(run) });
 }

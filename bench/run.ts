@@ -10,14 +10,13 @@ import { parseArgs } from 'node:util';
 import { createBenchDatabase, type BenchDatabase } from './bench-database.js';
 import { killAllChildren, type Child } from './child-processes.js';
 import { measureEmbeddedStart, type EmbeddedStart } from './embedded-start.js';
-import { requestsPerSecond, runSlice, summarize, type LoadRequest, type LoadTarget, type Slice } from './load.js';
+import { measureAlternating, type LoadRequest, type LoadTarget } from './load.js';
 import { describeMachine, readCodeVersion, readLoadAverage } from './machine.js';
 import { writeResults, type BenchRun, type ScenarioResult } from './results-file.js';
 import { SCENARIOS, type Scenario } from './scenarios.js';
 import { checkSameAnswer, freePort, issueToken, seedPatients, startFloor, startTessera, type Paths } from './servers.js';
 
-const SERVER_NAMES = ['tessera', 'floor'] as const;
-type ServerName = (typeof SERVER_NAMES)[number];
+type ServerName = 'tessera' | 'floor';
 
 const AIMS = { readyMs: 3000, idleRssMB: 250 };
 
@@ -110,32 +109,9 @@ process.once('SIGTERM', () => abort('Terminated; cleaning up', 143));
 const budgetSeconds = chosen.length * 2 * (settings.warmupSeconds + settings.durationSeconds + settings.rounds + 5) + 240;
 const watchdog = setTimeout(() => abort(`Time limit of ${budgetSeconds} s reached; stopping`, 1), budgetSeconds * 1000);
 
-/**
- * Warm-up of both, then `rounds` rounds of one slice each, alternating which server goes first,
- * so that a burst of background load falls on both rather than on one.
- */
 async function runScenario(scenario: Scenario, targets: Record<ServerName, LoadTarget>, request: LoadRequest): Promise<ScenarioResult> {
   log(`Scenario: ${scenario.title}`);
-  const { connections, rounds, warmupSeconds } = settings;
-  if (warmupSeconds > 0) {
-    log(`  warm-up: ${warmupSeconds} s each`);
-    for (const name of SERVER_NAMES) await runSlice(targets[name], request, connections, warmupSeconds);
-  }
-  const slices: Record<ServerName, Slice[]> = { tessera: [], floor: [] };
-  const roundRatios: number[] = [];
-  for (let round = 0; round < rounds; round++) {
-    const order = round % 2 === 0 ? SERVER_NAMES : [...SERVER_NAMES].reverse();
-    for (const name of order) slices[name].push(await runSlice(targets[name], request, connections, settings.durationSeconds / rounds));
-    const [t, f] = [slices.tessera[round] as Slice, slices.floor[round] as Slice];
-    roundRatios.push(requestsPerSecond(t) / requestsPerSecond(f));
-    log(`  round ${round + 1}/${rounds}: tessera ${requestsPerSecond(t).toFixed(0)} req/s, floor ${requestsPerSecond(f).toFixed(0)} req/s`);
-  }
-  const tessera = summarize(slices.tessera);
-  const floor = summarize(slices.floor);
-  for (const [name, r] of [['tessera', tessera], ['floor', floor]] as const) {
-    log(`  ${name}: ${r.requestsPerSecond.toFixed(0)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, ` +
-      `server CPU ${r.serverCpuMicrosPerRequest?.toFixed(0) ?? '?'} µs/req, failures ${r.failures}`);
-  }
+  const { tessera, floor, roundRatios } = await measureAlternating(targets, request, settings, log);
   log(`  Tessera ÷ floor: ${(tessera.requestsPerSecond / floor.requestsPerSecond).toFixed(2)} (aim ≥ ${scenario.aimRatio})`);
   return { title: scenario.title, aimRatio: scenario.aimRatio, tessera, floor, roundRatios };
 }

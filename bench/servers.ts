@@ -100,9 +100,11 @@ export async function seedPatients(tessera: RunningServer, token: string, count:
   return ids.slice(0, count);
 }
 
-export async function startFloor(paths: Paths, db: BenchDatabase, projectId: string): Promise<RunningServer> {
+/** `searchesFile`: the searches the floor answers (floor.ts, `--searches`). */
+export async function startFloor(paths: Paths, db: BenchDatabase, projectId: string, searchesFile?: string): Promise<RunningServer> {
   const port = await freePort();
   const args = ['--import', 'tsx', join(paths.repoRoot, 'bench/floor.ts'), '--database-url', db.url, '--port', String(port), '--project', projectId];
+  if (searchesFile) args.push('--searches', searchesFile);
   const child = startChild('floor', process.execPath, args, { cwd: paths.repoRoot, env: {}, echoStderr: true });
   const origin = `http://127.0.0.1:${port}`;
   await waitForOk(`${origin}/healthz`, child, START_TIMEOUT_MS);

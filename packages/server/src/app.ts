@@ -11,8 +11,13 @@ import { fhirRoutes } from './fhir/routes.js';
 import { loadDefinitions } from './fhir/definitions.js';
 import { SERVER_VERSION } from './version.js';
 import { authRoutes } from './auth/auth-routes.js';
+import { mfaRoutes } from './auth/mfa-routes.js';
+import { passwordRoutes } from './auth/password-routes.js';
+import { LoginThrottle, scheduleThrottleCleanup, throttleSettingsFrom } from './auth/throttle.js';
 import { tokenRoutes } from './oauth/token-route.js';
 import { logoutRoutes } from './oauth/logout-route.js';
+import { oauthRoutes } from './oauth/oauth-routes.js';
+import { discoveryRoutes } from './oauth/discovery-routes.js';
 
 export interface BuildAppOptions {
   /** Fastify's logger: false in tests, pino options in main. */
@@ -30,6 +35,8 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
     requestIdHeader: false,
     genReqId: () => deps.random.uuid(),
     frameworkErrors: sendFrameworkError,
+    // The client address (sign-in throttling, Login.remoteAddress) from X-Forwarded-For only behind the configured proxies.
+    ...(deps.config.trustProxy !== undefined ? { trustProxy: deps.config.trustProxy } : {}),
   });
   registerErrorHandlers(app);
   registerJsonParsers(app, deps.config.jsonMaxDepth);
@@ -52,13 +59,24 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
     deps: { db: deps.db, store, clock: deps.clock, random: deps.random, keys: deps.keys, issuer },
     baseUrl: deps.config.baseUrl,
     version: SERVER_VERSION,
+    bundleMaxEntries: deps.config.bundleMaxEntries,
   });
 
-  const authDeps = { db: deps.db, store, clock: deps.clock, random: deps.random, keys: deps.keys, issuer, hasher: deps.hasher };
+  const throttle = new LoginThrottle(deps, throttleSettingsFrom(deps.config));
+  scheduleThrottleCleanup(app, throttle);
+  const authDeps = { db: deps.db, store, clock: deps.clock, random: deps.random, keys: deps.keys, issuer, hasher: deps.hasher, throttle };
   await app.register(authRoutes, { prefix: '/auth', deps: authDeps, registration: deps.config.registration });
+  await app.register(passwordRoutes, {
+    prefix: '/auth',
+    deps: { ...authDeps, baseUrl: deps.config.baseUrl, mailer: deps.mailer },
+    resetLinkLifetimeSeconds: deps.config.resetLinkLifetimeSeconds,
+  });
+  await app.register(mfaRoutes, { prefix: '/auth/mfa', deps: authDeps });
   const grantDeps = { ...authDeps, accessLifetimeSeconds: deps.config.accessTokenLifetimeSeconds };
   await app.register(tokenRoutes, { prefix: '/oauth2', deps: grantDeps });
   await app.register(logoutRoutes, { prefix: '/oauth2', deps: grantDeps });
+  await app.register(oauthRoutes, { prefix: '/oauth2', deps: grantDeps });
+  await app.register(discoveryRoutes, { issuer });
 
   app.get('/', async (_request, reply) => {
     reply.type(FHIR_JSON).send({ server: 'Tessera', version: SERVER_VERSION, fhir: `${deps.config.baseUrl}fhir/R4` });

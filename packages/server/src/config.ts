@@ -30,6 +30,20 @@ const envSchema = z.object({
     .refine((v) => parseSender(v) !== undefined, 'must be an address, optionally named: Tessera <no-reply@example.com>')
     .default('Tessera <no-reply@localhost>'),
   // --- end Email
+  // --- Sign-in throttling and set-password links (src/auth/throttle.ts, security-requests.ts)
+  AUTH_MAX_FAILURES: positiveInt.max(100, 'must be at most 100 (ASVS 2.2.1)').default(20),
+  AUTH_IP_MAX_FAILURES: positiveInt.max(100000).default(20),
+  AUTH_THROTTLE_WINDOW_SECONDS: positiveInt.default(3600),
+  AUTH_LOCK_SECONDS: positiveInt.default(60),
+  AUTH_MAX_LOCK_SECONDS: positiveInt.default(900),
+  RESET_LINK_LIFETIME_SECONDS: positiveInt.default(3600),
+  INVITE_LINK_LIFETIME_SECONDS: positiveInt.default(7 * 24 * 3600),
+  // The proxies whose X-Forwarded-For is believed: addresses or CIDRs, separated by commas.
+  TRUST_PROXY: z.string().regex(/^[0-9a-fA-F.:/]+(\s*,\s*[0-9a-fA-F.:/]+)*$/, 'must be a list of addresses or CIDRs, separated by commas').optional(),
+  // --- end Sign-in throttling
+  // --- Bundles (src/fhir/bundle): the most entries one batch or transaction may have.
+  BUNDLE_MAX_ENTRIES: positiveInt.max(100000).default(5000),
+  // --- end Bundles
 });
 
 export interface Config {
@@ -53,6 +67,25 @@ export interface Config {
   readonly smtpUrl: string | undefined;
   readonly emailFrom: string;
   // --- end Email
+  // --- Sign-in throttling and set-password links (src/auth/throttle.ts, security-requests.ts)
+  /** Failed password checks on one email before it is locked (429), whether or not the account exists. */
+  readonly authMaxFailures: number;
+  /** Failed password checks from one client address before it is locked. */
+  readonly authIpMaxFailures: number;
+  /** A throttled key with no attempt for this long starts from zero. */
+  readonly authThrottleWindowSeconds: number;
+  /** The first lock; each next one lasts twice as long, up to `authMaxLockSeconds`. */
+  readonly authLockSeconds: number;
+  readonly authMaxLockSeconds: number;
+  readonly resetLinkLifetimeSeconds: number;
+  readonly inviteLinkLifetimeSeconds: number;
+  /** Fastify's `trustProxy`: without it the client address is the socket's (the proxy's, behind one). */
+  readonly trustProxy: string[] | undefined;
+  // --- end Sign-in throttling
+  // --- Bundles (src/fhir/bundle)
+  /** The most entries one batch or transaction Bundle may have (413 beyond). */
+  readonly bundleMaxEntries: number;
+  // --- end Bundles
 }
 
 export class ConfigError extends Error {
@@ -74,6 +107,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.ADMIN_PASSWORD && !e.ADMIN_EMAIL) {
     problems.push('ADMIN_PASSWORD: set ADMIN_EMAIL too');
   }
+  if (e.AUTH_LOCK_SECONDS > e.AUTH_MAX_LOCK_SECONDS) {
+    problems.push('AUTH_LOCK_SECONDS: must not exceed AUTH_MAX_LOCK_SECONDS');
+  }
   if (problems.length > 0) {
     throw new ConfigError(problems);
   }
@@ -94,5 +130,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     registration: e.REGISTRATION,
     smtpUrl: e.SMTP_URL,
     emailFrom: e.EMAIL_FROM,
+    authMaxFailures: e.AUTH_MAX_FAILURES,
+    authIpMaxFailures: e.AUTH_IP_MAX_FAILURES,
+    authThrottleWindowSeconds: e.AUTH_THROTTLE_WINDOW_SECONDS,
+    authLockSeconds: e.AUTH_LOCK_SECONDS,
+    authMaxLockSeconds: e.AUTH_MAX_LOCK_SECONDS,
+    resetLinkLifetimeSeconds: e.RESET_LINK_LIFETIME_SECONDS,
+    inviteLinkLifetimeSeconds: e.INVITE_LINK_LIFETIME_SECONDS,
+    trustProxy: e.TRUST_PROXY?.split(',').map((v) => v.trim()),
+    bundleMaxEntries: e.BUNDLE_MAX_ENTRIES,
   };
 }

@@ -22,7 +22,7 @@ import { freePort, testDatabaseUrl } from './harness.js';
 
 const bin = fileURLToPath(new URL('../bin/tessera.js', import.meta.url));
 /** Long enough for a slow, shared machine; short enough that a hang fails the test, not the run. */
-const COMMAND_TIMEOUT_MS = 30_000;
+const COMMAND_TIMEOUT_MS = 120_000; // generous: a loaded 2-core machine starts PGlite slowly
 
 interface Outcome {
   code: number | null;

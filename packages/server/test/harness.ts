@@ -14,17 +14,26 @@ import { openPgliteDatabase } from '../src/db/pglite-database.js';
 import type { AppDeps, Clock } from '../src/deps.js';
 import { openDeps } from '../src/open-deps.js';
 
-/** A clock that starts at the real time and moves only when told. */
+/**
+ * A clock that starts at the real time and moves only when told; or, with `followRealTime`,
+ * runs with the real time plus whatever `advance` added (for tests where a real client, such
+ * as MedplumClient, compares token times with its own clock).
+ */
 export class FakeClock implements Clock {
   private current: number;
-  constructor(start = Date.now()) {
+  private offset = 0;
+  constructor(
+    start = Date.now(),
+    private readonly followRealTime = false,
+  ) {
     this.current = start;
   }
   now(): Date {
-    return new Date(this.current);
+    return new Date(this.followRealTime ? Date.now() + this.offset : this.current);
   }
   advance(ms: number): void {
     this.current += ms;
+    this.offset += ms;
   }
 }
 
@@ -61,12 +70,14 @@ export async function openTestDatabase(): Promise<Database> {
 export interface StartOptions {
   env?: Record<string, string>;
   db?: Database;
+  /** The clock runs with real time (advance still adds to it). */
+  followRealTime?: boolean;
 }
 
 export async function startTestServer(options: StartOptions = {}): Promise<TestServer> {
   const port = await freePort();
   const config: Config = loadConfig({ PORT: String(port), BASE_URL: `http://127.0.0.1:${port}/`, LOG_LEVEL: 'silent', ...options.env });
-  const clock = new FakeClock();
+  const clock = new FakeClock(Date.now(), options.followRealTime);
   const db = options.db ?? (await openTestDatabase());
   const deps = await openDeps(config, { db, clock });
   const app = await buildApp(deps);

@@ -1,6 +1,8 @@
 /**
  * `/auth/*` as Medplum's (shared/reference/medplum-api.md section 1.3): registration
- * (`newuser`, `newproject`), password sign-in (`login`, `profile`), and `me`. Bodies are JSON,
+ * (`newuser`, `newproject`), password sign-in (`login`, `profile`), and `me`. Password checks
+ * are throttled (429 with Retry-After); an MFA-enrolled user gets `{login, mfaRequired: true}`
+ * and continues at `/auth/mfa/verify` (mfa-routes.ts). Bodies are JSON,
  * checked at the edge; failures are OperationOutcomes naming the field. Codes returned here
  * are exchanged at `/oauth2/token`.
  */
@@ -13,10 +15,11 @@ import { badRequest, forbidden } from '../fhir/outcomes.js';
 import { SYSTEM_PROJECT_ID, systemScope } from '../fhir/scope.js';
 import { SystemRepository } from '../fhir/system-repository.js';
 import { authenticate, referenceId, type AuthenticateDeps } from './authenticate.js';
-import { authenticatePassword, chooseMembership, createLogin, findUserByEmail, issueCode, readPendingLogin, startLogin, type LoginFlowDeps } from './login-flow.js';
+import { assertMfaDone, authenticatePassword, chooseMembership, continueLogin, createLogin, findUserByEmail, issueCode, readPendingLogin, startLogin, type LoginFlowDeps } from './login-flow.js';
 import { passwordProblem } from './password-policy.js';
 import { isValidCodeChallenge } from './pkce.js';
 import { buildMe } from './me.js';
+import { addRetryAfterHeader } from './throttle.js';
 
 export interface AuthRoutesOptions {
   deps: LoginFlowDeps & AuthenticateDeps;
@@ -62,6 +65,8 @@ function clientMeta(request: FastifyRequest): { remoteAddress: string; userAgent
 export async function authRoutes(app: FastifyInstance, options: AuthRoutesOptions): Promise<void> {
   const { deps } = options;
   const system = new SystemRepository(deps);
+  // A throttled password check answers 429 with Retry-After (throttle.ts).
+  addRetryAfterHeader(app);
   const checkClient = async (clientId: string | undefined): Promise<void> => {
     const client = clientId ? await deps.store.locate(systemScope(SYSTEM_PROJECT_ID), 'ClientApplication', clientId) : undefined;
     if (clientId && (!client || client.deleted)) throw badRequest('Client not found', 'clientId');
@@ -72,9 +77,10 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
     checkPkcePair(body);
     await checkClient(body.clientId);
     if (body.projectId === 'new') {
-      const user = await authenticatePassword(deps, body.email, body.password);
+      const user = await authenticatePassword(deps, body.email, body.password, undefined, clientMeta(request));
       const login = await createLogin(deps, user, 'password', { ...body, ...clientMeta(request) });
-      return { login: login.id };
+      // `{login}`, or `{login, mfaRequired}` first for an enrolled user.
+      return continueLogin(deps, login);
     }
     return startLogin(deps, { ...body, projectId: body.projectId, ...clientMeta(request) });
   });
@@ -108,6 +114,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
     const body = parseBody(newProjectSchema, request.body);
     const login = await readPendingLogin(deps, body.login);
     if (login.membership) throw badRequest('Login already has a membership', 'login');
+    assertMfaDone(login);
     const userId = referenceId(login.user, 'User') ?? '';
     const owner = await system.read<User>(systemScope(SYSTEM_PROJECT_ID), 'User', userId);
     if (!owner) throw badRequest('Login not found', 'login');

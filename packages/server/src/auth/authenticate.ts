@@ -11,6 +11,7 @@ import { OutcomeError, unauthorized } from '../fhir/outcomes.js';
 import { SYSTEM_PROJECT_ID } from '../fhir/scope.js';
 import { InvalidTokenError, verifyAccessToken, type TokenDeps } from './access-token.js';
 import type { RequestContext } from './request-context.js';
+import { parseScopes } from './smart-scopes.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -58,6 +59,7 @@ export async function resolveBearer(deps: AuthenticateDeps, authorization: strin
          OR (project_id = $3 AND resource_type = 'Project' AND id = $5)
          OR (project_id IN ($1, $3) AND resource_type IN ('User', 'ClientApplication', 'Bot') AND id = $6)`,
     [SYSTEM_PROJECT_ID, claims.login_id, claims.project_id, claims.membership_id, claims.project_id, claims.sub],
+    { name: 'tessera_auth_context' },
   );
   const find = (type: string): Row['content'] | undefined => rows.find((r) => r.resource_type === type && !r.deleted)?.content;
   const login = find('Login') as (Login & { id: string }) | undefined;
@@ -87,6 +89,7 @@ export async function resolveBearer(deps: AuthenticateDeps, authorization: strin
     author: membership.user ?? { reference: `User/${claims.sub}` },
     admin: membership.admin === true,
     superAdmin: project.superAdmin === true,
+    scopes: parseScopes(claims.scope ?? login.scope),
   };
 }
 

@@ -3,6 +3,7 @@
  * service. A route never reaches storage except through a Repository bound to one of these.
  */
 import type { Login, ProjectMembership, Reference } from '@medplum/fhirtypes';
+import type { ParsedScopes } from './smart-scopes.js';
 
 export interface RequestContext {
   /** The project (tenant) the request acts in: the membership's project. */
@@ -17,4 +18,9 @@ export interface RequestContext {
   readonly admin: boolean;
   /** A member of a project with `superAdmin: true`, itself an admin there. */
   readonly superAdmin: boolean;
+  /**
+   * The token's SMART scopes (smart-scopes.ts). With at least one resource scope they narrow
+   * the FHIR interactions allowed; absent (a context made without a token) narrows nothing.
+   */
+  readonly scopes?: ParsedScopes;
 }

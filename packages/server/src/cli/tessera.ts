@@ -5,6 +5,7 @@
  *   create-admin --email E     create the super admin (password from ADMIN_PASSWORD or stdin)
  *   token --email E [--project P]   print an access token for that user's membership
  *   outbox [--limit N] [--to E]     list mail kept in the database outbox (no SMTP_URL)
+ *   import --project P <file|folder>...  load Bundles (.json) and NDJSON into a project
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '../config.js';
@@ -14,6 +15,7 @@ import { ensureSuperAdmin } from '../admin/super-admin.js';
 import { issueTokenForEmail, TokenIssueError } from '../auth/issue-token.js';
 import { serve } from './serve.js';
 import { outboxCommand, OutboxCommandError } from './outbox.js';
+import { importCommand } from './import.js';
 
 type Command = (config: Config, args: string[]) => Promise<void>;
 
@@ -82,6 +84,7 @@ const commands: Record<string, Command> = {
     });
   },
   outbox: outboxCommand,
+  import: importCommand,
 };
 
 export async function runCli(argv: string[]): Promise<number> {

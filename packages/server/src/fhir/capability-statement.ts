@@ -4,6 +4,7 @@
  */
 import type { CapabilityStatement, CapabilityStatementRestResource } from '@medplum/fhirtypes';
 import { knownResourceTypes } from './definitions.js';
+import { SEARCH_COMPARTMENTS, searchCapabilities } from './search/capability.js';
 import { searchableParams } from './search/search-params.js';
 
 const SERVER_ONLY = new Set(['Login', 'JsonWebKey', 'UserSecurityRequest', 'DomainConfiguration']);
@@ -17,13 +18,17 @@ export function buildCapabilityStatement(baseUrl: string, version: string, date:
       interaction: ['read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'history-type', 'create', 'search-type'].map((code) => ({ code })) as CapabilityStatementRestResource['interaction'],
       // Only the parameters search answers (src/fhir/search/search-params.ts): not composite or special ones.
       searchParam: searchableParams(type).map((p) => ({ name: p.code, type: p.type, ...(p.url ? { definition: p.url } : {}) })),
+      // _include, _revinclude and Patient/$everything: src/fhir/search/capability.ts.
+      ...searchCapabilities(type, SERVER_ONLY),
       versioning: 'versioned-update',
       readHistory: true,
       updateCreate: true,
-      conditionalCreate: false,
-      conditionalUpdate: false,
-      conditionalDelete: 'not-supported',
-      conditionalRead: 'not-supported',
+      // src/fhir/conditional.ts: If-None-Exist, PUT and DELETE with criteria (a delete removes
+      // every match, up to 100), If-None-Match and If-Modified-Since on read.
+      conditionalCreate: true,
+      conditionalUpdate: true,
+      conditionalDelete: 'multiple',
+      conditionalRead: 'full-support',
     }));
   return {
     resourceType: 'CapabilityStatement',
@@ -43,7 +48,10 @@ export function buildCapabilityStatement(baseUrl: string, version: string, date:
           description: 'Every request needs a Bearer access token (a JWT signed by this server; keys at /.well-known/jwks.json).',
         },
         resource: resources,
-        interaction: [{ code: 'history-system' }],
+        // batch and transaction: POST [base] (src/fhir/bundle/).
+        interaction: [{ code: 'history-system' }, { code: 'batch' }, { code: 'transaction' }],
+        // Compartment search, GET [base]/Patient/[id]/[type] (src/fhir/search/compartment.ts).
+        compartment: SEARCH_COMPARTMENTS,
       },
     ],
   };

@@ -7,16 +7,21 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type { RequestContext } from '../auth/request-context.js';
 import type { Database, Queryable } from '../db/database.js';
+import { joinTransaction } from '../db/joined-transaction.js';
 import type { Clock, Random } from '../deps.js';
 import { isKnownResourceType } from './definitions.js';
 import { assertValidId } from './ids.js';
 import { applyJsonPatch } from './json-patch.js';
 import { badRequest, gone, notFound, preconditionFailed } from './outcomes.js';
 import { assertTypeAllowed, redactSecrets, unreadableTypes } from './protected-types.js';
-import type { HistoryQuery, ResourceStore, StoredVersion, WriteMethod } from './resource-store.js';
+import { accessKind, assertScopesAllow, type FhirInteraction } from '../auth/smart-scopes.js';
+import { ResourceStore, type HistoryQuery, type StoredVersion, type WriteMethod } from './resource-store.js';
 import { projectScope, type Scope } from './scope.js';
+import { compartmentFilter } from './search/compartment.js';
+import { executeEverything, parseEverythingRequest, type EverythingPage, type EverythingRequest } from './search/everything.js';
 import { executeSearch, type SearchResult } from './search/execute-search.js';
 import { parseSearchRequest } from './search/parse.js';
+import { unreadableInSearch } from './search/type-access.js';
 import { writeResource } from './write-resource.js';
 
 export interface RepositoryDeps {
@@ -31,6 +36,14 @@ export interface WriteOptions {
   ifMatch?: string;
 }
 
+export interface CreateOptions {
+  /**
+   * An id the server chose beforehand (a transaction Bundle assigns ids up front so its
+   * entries can refer to each other). Never a client's: `create` ignores the body's id.
+   */
+  id?: string;
+}
+
 export interface WriteResult<T extends Resource = Resource> {
   resource: T;
   /** True when the write created the resource (201), false when it changed one (200). */
@@ -39,6 +52,8 @@ export interface WriteResult<T extends Resource = Resource> {
 
 export class Repository {
   private readonly scope: Scope;
+  /** Set on a Repository made by `inTransaction`: the transaction all its work joins. */
+  private tx: Queryable | undefined;
 
   constructor(
     readonly ctx: RequestContext,
@@ -47,10 +62,28 @@ export class Repository {
     this.scope = projectScope(ctx.projectId);
   }
 
-  async create<T extends Resource>(resource: T): Promise<WriteResult<T>> {
-    this.checkType(resource.resourceType, 'write');
+  /**
+   * Runs `fn` with a Repository for the same caller whose every read, search and write goes
+   * through one database transaction (src/db/joined-transaction.ts), committed when `fn`
+   * resolves. Used by transaction Bundles and conditional writes (src/fhir/bundle/,
+   * src/fhir/conditional.ts). Called on such a Repository, it joins the same transaction.
+   */
+  async inTransaction<T>(fn: (repo: Repository, tx: Queryable) => Promise<T>): Promise<T> {
+    if (this.tx) {
+      return fn(this, this.tx);
+    }
+    return this.deps.db.transaction((tx) => {
+      const db = joinTransaction(tx, this.deps.db.kind);
+      const repo = new Repository(this.ctx, { ...this.deps, db, store: new ResourceStore(db) });
+      repo.tx = tx;
+      return fn(repo, tx);
+    });
+  }
+
+  async create<T extends Resource>(resource: T, options: CreateOptions = {}): Promise<WriteResult<T>> {
+    this.checkType(resource.resourceType, 'create');
     // A client's id on create is ignored (https://hl7.org/fhir/R4/http.html#create).
-    const id = this.deps.random.uuid();
+    const id = options.id === undefined ? this.deps.random.uuid() : assertValidId(options.id);
     return this.deps.db.transaction(async (tx) => {
       const written = await this.write(tx, { ...resource, id }, undefined, 'POST');
       return { resource: written as T, created: true };
@@ -77,7 +110,7 @@ export class Repository {
   }
 
   async update<T extends Resource>(resourceType: string, id: string, resource: T, options: WriteOptions = {}): Promise<WriteResult<T>> {
-    this.checkType(resourceType, 'write');
+    this.checkType(resourceType, 'update');
     assertValidId(id);
     if (resource.resourceType !== resourceType) {
       throw badRequest(`resourceType "${resource.resourceType}" does not match the URL's "${resourceType}"`, 'resourceType');
@@ -94,7 +127,7 @@ export class Repository {
   }
 
   async patch(resourceType: string, id: string, operations: unknown, options: WriteOptions = {}): Promise<Resource> {
-    this.checkType(resourceType, 'write');
+    this.checkType(resourceType, 'update');
     assertValidId(id);
     return this.deps.db.transaction(async (tx) => {
       const current = await this.deps.store.lockCurrent(this.scope, tx, resourceType, id);
@@ -114,7 +147,7 @@ export class Repository {
   }
 
   async delete(resourceType: string, id: string, options: WriteOptions = {}): Promise<void> {
-    this.checkType(resourceType, 'write');
+    this.checkType(resourceType, 'delete');
     assertValidId(id);
     await this.deps.db.transaction(async (tx) => {
       const current = await this.deps.store.lockCurrent(this.scope, tx, resourceType, id);
@@ -142,7 +175,9 @@ export class Repository {
   /** History newest first; `resourceType` and `id` narrow it to a type or an instance. */
   async history(query: HistoryQuery): Promise<StoredVersion[]> {
     if (query.resourceType !== undefined) {
-      this.checkType(query.resourceType, 'read');
+      this.checkType(query.resourceType, query.id === undefined ? 'search' : 'read');
+    } else {
+      assertScopesAllow(this.ctx, '*', 'search');
     }
     if (query.id !== undefined) {
       assertValidId(query.id);
@@ -155,20 +190,36 @@ export class Repository {
 
   /**
    * Searches one type in the caller's project (https://hl7.org/fhir/R4/search.html; the
-   * parsing, SQL and paging are in ./search/). Needs read access to the type, as a read does.
+   * parsing, SQL and paging are in ./search/). Needs read access to the type, as a read does;
+   * chains, `_has` and includes reach only types the caller may search too. `compartment`
+   * (a Patient id) makes it a compartment search, `Patient/{id}/{type}`: 404 like a read when
+   * that Patient is not in the project.
    */
-  async search(resourceType: string, entries: Array<[string, string]>, options: { lenient: boolean; fhirBase: string }): Promise<SearchResult> {
-    this.checkType(resourceType, 'read');
-    const request = parseSearchRequest(resourceType, entries, options.lenient);
+  async search(resourceType: string, entries: Array<[string, string]>, options: { lenient: boolean; fhirBase: string; compartment?: string }): Promise<SearchResult> {
+    this.checkType(resourceType, 'search');
+    const request = parseSearchRequest(resourceType, entries, options.lenient, unreadableInSearch(this.ctx));
+    if (options.compartment !== undefined) {
+      request.compartment = compartmentFilter(resourceType, options.compartment);
+      await this.read('Patient', options.compartment);
+    }
     const result = await executeSearch(this.deps.store, this.scope, request, { fhirBase: options.fhirBase, now: this.deps.clock.now() });
-    return { ...result, resources: result.resources.map(redactSecrets) };
+    return { ...result, resources: result.resources.map(redactSecrets), included: result.included.map(redactSecrets) };
   }
 
-  private checkType(resourceType: string, interaction: 'read' | 'write'): string {
+  /** `Patient/{id}/$everything` (./search/everything.ts): the patient, read like a read, and its compartment. */
+  async everything(patientId: string, entries: Array<[string, string]>, options: { lenient: boolean }): Promise<{ request: EverythingRequest; page: EverythingPage }> {
+    const patient = await this.read('Patient', patientId);
+    const request = parseEverythingRequest(entries, options.lenient, unreadableInSearch(this.ctx));
+    const page = await executeEverything(this.deps.store, this.scope, patient, request);
+    return { request, page: { ...page, resources: page.resources.map(redactSecrets), included: page.included.map(redactSecrets) } };
+  }
+
+  private checkType(resourceType: string, interaction: FhirInteraction): string {
     if (!isKnownResourceType(resourceType)) {
       throw notFound(`Unknown resource type "${resourceType}"`);
     }
-    assertTypeAllowed(this.ctx, resourceType, interaction);
+    assertTypeAllowed(this.ctx, resourceType, accessKind(interaction));
+    assertScopesAllow(this.ctx, resourceType, interaction);
     return resourceType;
   }
 

@@ -7,6 +7,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import type { Database, Queryable } from '../db/database.js';
 import type { Scope } from './scope.js';
 import type { CompiledSearch } from './search/compile-search.js';
+import type { ProjectQuery } from './search/include-sql.js';
 import type { IndexRows } from './search/index-rows.js';
 import { deleteIndexRows, writeIndexRows } from './search/index-writer.js';
 import type { Cursor } from './search/paging.js';
@@ -99,6 +100,7 @@ export class ResourceStore {
     const { rows } = await q.query<Row>(
       `SELECT ${COLUMNS} FROM resource WHERE project_id = $1 AND resource_type = $2 AND id = $3`,
       [scope.projectId, resourceType, id],
+      { name: 'tessera_read_current' },
     );
     return rows[0] && toStored(rows[0]);
   }
@@ -108,6 +110,7 @@ export class ResourceStore {
     const { rows } = await tx.query<Row>(
       `SELECT ${COLUMNS} FROM resource WHERE project_id = $1 AND resource_type = $2 AND id = $3 FOR UPDATE`,
       [scope.projectId, resourceType, id],
+      { name: 'tessera_lock_current' },
     );
     return rows[0] && toStored(rows[0]);
   }
@@ -131,11 +134,13 @@ export class ResourceStore {
          SET version_id = EXCLUDED.version_id, last_updated = EXCLUDED.last_updated,
              deleted = EXCLUDED.deleted, content = EXCLUDED.content`,
       [scope.projectId, v.resourceType, v.id, v.versionId, v.lastUpdated, v.deleted, content],
+      { name: 'tessera_write_resource' },
     );
     await tx.query(
       `INSERT INTO resource_history (project_id, resource_type, id, version_id, last_updated, deleted, method, content)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)`,
       [scope.projectId, v.resourceType, v.id, v.versionId, v.lastUpdated, v.deleted, v.method, v.deleted ? null : content],
+      { name: 'tessera_write_history' },
     );
   }
 
@@ -225,6 +230,15 @@ export class ResourceStore {
     }
     const plan = await this.runSearchQuery<Record<string, unknown>>(scope, compiled, buildEstimateQuery(compiled));
     return Math.max(capped, readPlanRows(plan[0]));
+  }
+
+  /**
+   * Resources of any type picked by a statement built in src/fhir/search (`_include`,
+   * `_revinclude`, `$everything`), in the scope's project only: the statement's $1 is the project, from here.
+   */
+  async searchRelated(scope: Scope, query: ProjectQuery): Promise<StoredVersion[]> {
+    const { rows } = await this.db.query<Row>(query.sql, [scope.projectId, ...query.params]);
+    return rows.map(toStored);
   }
 
   private async runSearchQuery<R>(scope: Scope, compiled: CompiledSearch, query: BuiltQuery): Promise<R[]> {

@@ -13,11 +13,16 @@ import { allOk, badRequest, outcome } from './outcomes.js';
 import { Repository, type RepositoryDeps } from './repository.js';
 import type { HistoryQuery } from './resource-store.js';
 import { searchRoutes } from './search/routes.js';
+import { bundleRoutes } from './bundle/bundle-routes.js';
+import { conditionalCreate, conditionalDelete, conditionalUpdate } from './conditional.js';
+import { isNotModified } from './conditional-read.js';
 
 export interface FhirRoutesOptions {
   deps: RepositoryDeps & AuthenticateDeps;
   baseUrl: string;
   version: string;
+  /** The most entries a batch or transaction Bundle may have (BUNDLE_MAX_ENTRIES). */
+  bundleMaxEntries: number;
 }
 
 type Params = { type: string; id: string; vid: string };
@@ -46,18 +51,46 @@ export async function fhirRoutes(app: FastifyInstance, options: FhirRoutesOption
 
     // Search: GET /:type and POST /:type/_search (src/fhir/search/routes.ts).
     await secured.register(searchRoutes, { fhirBase, repo });
+    // Batch and transaction: POST / (src/fhir/bundle/).
+    await secured.register(bundleRoutes, { fhirBase, repo, random: options.deps.random, maxEntries: options.bundleMaxEntries });
+    // Conditional create, update and delete: src/fhir/conditional.ts.
+    const conditional = { fhirBase, random: options.deps.random };
 
     secured.post<{ Params: Params; Body: unknown }>('/:type', async (request, reply) => {
       const body = asResource(request.body);
       if (body.resourceType !== request.params.type) {
         throw badRequest(`resourceType "${String(body.resourceType)}" does not match the URL's "${request.params.type}"`, 'resourceType');
       }
-      const { resource } = await repo(request).create(body);
-      sendWritten(reply, request, fhirBase, resource, 201);
+      const ifNoneExist = header(request, 'if-none-exist');
+      const { resource, created } = ifNoneExist === undefined ? await repo(request).create(body) : await conditionalCreate(repo(request), body, ifNoneExist, conditional);
+      sendWritten(reply, request, fhirBase, resource, created ? 201 : 200);
+    });
+
+    secured.put<{ Params: Params; Body: unknown }>('/:type', async (request, reply) => {
+      const query = queryString(request);
+      if (query === undefined) {
+        throw badRequest('PUT needs a resource id (PUT [type]/[id]) or search criteria (PUT [type]?criteria)', 'url');
+      }
+      const writeOptions = { ifMatch: header(request, 'if-match') };
+      const { resource, created } = await conditionalUpdate(repo(request), request.params.type, query, asResource(request.body), writeOptions, conditional);
+      sendWritten(reply, request, fhirBase, resource, created ? 201 : 200);
+    });
+
+    secured.delete<{ Params: Params }>('/:type', async (request, reply) => {
+      const query = queryString(request);
+      if (query === undefined) {
+        throw badRequest('DELETE needs a resource id (DELETE [type]/[id]) or search criteria (DELETE [type]?criteria)', 'url');
+      }
+      const deleted = await conditionalDelete(repo(request), request.params.type, query, conditional);
+      reply.status(200).type(FHIR_JSON).send(allOk(`Deleted ${deleted.length} ${request.params.type}${deleted.length === 1 ? '' : 's'}`));
     });
 
     secured.get<{ Params: Params }>('/:type/:id', async (request, reply) => {
       const resource = await repo(request).read(request.params.type, request.params.id);
+      if (isNotModified(resource, { ifNoneMatch: header(request, 'if-none-match'), ifModifiedSince: header(request, 'if-modified-since') })) {
+        sendNotModified(reply, resource);
+        return;
+      }
       sendResource(reply, resource, 200);
     });
 
@@ -109,6 +142,21 @@ function asResource(body: unknown): Resource {
     throw badRequest('The resource has no resourceType', 'resourceType');
   }
   return body as Resource;
+}
+
+/** The raw query string, or undefined when the URL has none. */
+function queryString(request: FastifyRequest): string | undefined {
+  const q = request.url.indexOf('?');
+  return q < 0 ? undefined : request.url.slice(q + 1);
+}
+
+/** 304 for a conditional read: the validators, no body (https://hl7.org/fhir/R4/http.html#cread). */
+function sendNotModified(reply: FastifyReply, resource: Resource): void {
+  reply.header('ETag', `W/"${resource.meta?.versionId}"`);
+  if (resource.meta?.lastUpdated) {
+    reply.header('Last-Modified', new Date(resource.meta.lastUpdated).toUTCString());
+  }
+  reply.status(304).send();
 }
 
 function header(request: FastifyRequest, name: string): string | undefined {

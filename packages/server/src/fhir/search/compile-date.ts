@@ -16,7 +16,7 @@ import { badRequest } from '../outcomes.js';
 import { parseDateRange, type InstantRange } from './date-range.js';
 import type { SearchFilter } from './parse.js';
 import { splitPrefix, type Prefix } from './prefix.js';
-import { and, anyIndexRow, or, type CompileContext, type SqlParams } from './sql.js';
+import { and, anyIndexRow, or, type CompileContext, type RowRef, type SqlParams } from './sql.js';
 
 const DAY_MS = 86_400_000;
 
@@ -35,26 +35,31 @@ const RANGE_ROW: Target = {
   highLe: (x) => `s.high <= ${x}`,
 };
 
-const LAST_UPDATED: Target = {
-  lowGe: (x) => `r.last_updated >= ${x}`,
-  lowLt: (x) => `r.last_updated < ${x}`,
-  highGt: (x) => `r.last_updated >= ${x}`,
-  highLe: (x) => `r.last_updated < ${x}`,
-};
+/** The resource table's `last_updated` of the row the condition is about. */
+function lastUpdated(row: RowRef): Target {
+  const column = `${row.alias}.last_updated`;
+  return {
+    lowGe: (x) => `${column} >= ${x}`,
+    lowLt: (x) => `${column} < ${x}`,
+    highGt: (x) => `${column} >= ${x}`,
+    highLe: (x) => `${column} < ${x}`,
+  };
+}
 
-export function compileDate(filter: SearchFilter, params: SqlParams, ctx: CompileContext): string {
+export function compileDate(filter: SearchFilter, params: SqlParams, ctx: CompileContext, row: RowRef): string {
   if (filter.modifier !== undefined) {
     throw badRequest(`Modifier ":${filter.modifier}" is not supported on date parameter "${filter.param.code}"`, filter.name);
   }
-  const target = filter.param.column === 'last_updated' ? LAST_UPDATED : RANGE_ROW;
+  const column = filter.param.column === 'last_updated';
+  const target = column ? lastUpdated(row) : RANGE_ROW;
   const conditions = filter.values.map((raw) => {
     const { prefix, rest } = splitPrefix(raw);
     return relate(target, prefix, parseSearchDate(rest, filter), params, ctx);
   });
-  if (target === LAST_UPDATED) {
+  if (column) {
     return or(conditions);
   }
-  return anyIndexRow('search_date', params.add(filter.param.code), or(conditions));
+  return anyIndexRow('search_date', params.add(filter.param.code), or(conditions), row);
 }
 
 function parseSearchDate(value: string, filter: SearchFilter): InstantRange {

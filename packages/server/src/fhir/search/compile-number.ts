@@ -11,7 +11,7 @@ import { splitUnescaped, unescapeValue } from './escaping.js';
 import { truncateIndexed } from './normalize.js';
 import type { SearchFilter } from './parse.js';
 import { splitPrefix, type Prefix } from './prefix.js';
-import { and, anyIndexRow, or, type SqlParams } from './sql.js';
+import { and, anyIndexRow, or, type CompileContext, type RowRef, type SqlParams } from './sql.js';
 
 const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 
@@ -20,14 +20,14 @@ interface Columns {
   high: string;
 }
 
-export function compileNumber(filter: SearchFilter, params: SqlParams): string {
+export function compileNumber(filter: SearchFilter, params: SqlParams, _ctx: CompileContext, row: RowRef): string {
   checkNoModifier(filter);
   const code = params.add(filter.param.code);
   const cols = { low: 's.low', high: 's.high' };
-  return anyIndexRow('search_number', code, or(filter.values.map((raw) => relateNumber(cols, unescapeValue(raw), filter, params))));
+  return anyIndexRow('search_number', code, or(filter.values.map((raw) => relateNumber(cols, unescapeValue(raw), filter, params))), row);
 }
 
-export function compileQuantity(filter: SearchFilter, params: SqlParams): string {
+export function compileQuantity(filter: SearchFilter, params: SqlParams, _ctx: CompileContext, row: RowRef): string {
   checkNoModifier(filter);
   const code = params.add(filter.param.code);
   const cols = { low: 's.value', high: 's.value' };
@@ -39,7 +39,7 @@ export function compileQuantity(filter: SearchFilter, params: SqlParams): string
     const [number, system, unit] = parts as [string, string?, string?];
     return and([relateNumber(cols, number, filter, params), ...unitConditions(system ?? '', unit ?? '', params)]);
   });
-  return anyIndexRow('search_quantity', code, or(conditions));
+  return anyIndexRow('search_quantity', code, or(conditions), row);
 }
 
 function checkNoModifier(filter: SearchFilter): void {

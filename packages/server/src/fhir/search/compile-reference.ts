@@ -10,13 +10,13 @@ import { unescapeValue } from './escaping.js';
 import { parseLocalReference } from './extract-text.js';
 import { truncateIndexed } from './normalize.js';
 import type { SearchFilter } from './parse.js';
-import { anyIndexRow, or, type CompileContext, type SqlParams } from './sql.js';
+import { anyIndexRow, or, type CompileContext, type RowRef, type SqlParams } from './sql.js';
 
-export function compileReference(filter: SearchFilter, params: SqlParams, ctx: CompileContext): string {
+export function compileReference(filter: SearchFilter, params: SqlParams, ctx: CompileContext, row: RowRef): string {
   const typeModifier = filter.modifier === undefined ? undefined : checkTypeModifier(filter);
   const code = params.add(filter.param.code);
   const conditions = filter.values.map(unescapeValue).map((v) => matchReference(v, typeModifier, params, ctx, filter));
-  return anyIndexRow('search_reference', code, or(conditions));
+  return anyIndexRow('search_reference', code, or(conditions), row);
 }
 
 function checkTypeModifier(filter: SearchFilter): string {

@@ -1,19 +1,16 @@
 /**
  * Compiles a parsed SearchRequest into the pieces of one SQL query: the WHERE conditions
- * (every filter ANDed, each filter's values ORed, https://hl7.org/fhir/R4/search.html#combining)
- * and the sort expressions. Parameter codes and sort keys reach here only after the registry
- * accepted them (parse.ts), and every value travels as a parameter.
+ * (every filter ANDed, each filter's values ORed, https://hl7.org/fhir/R4/search.html#combining;
+ * filters in compile-filter.ts, chains and `_has` in compile-chain.ts, the compartment in
+ * compartment.ts) and the sort expressions. Parameter codes and sort keys reach here only
+ * after the registry accepted them (parse.ts), and every value travels as a parameter.
  */
-import { badRequest } from '../outcomes.js';
-import { compileDate } from './compile-date.js';
-import { compileNumber, compileQuantity } from './compile-number.js';
-import { compileReference } from './compile-reference.js';
-import { compileString } from './compile-string.js';
-import { compileToken } from './compile-token.js';
-import { compileUri } from './compile-uri.js';
-import type { SearchFilter, SearchRequest, SortKey } from './parse.js';
+import { compileCompartment } from './compartment.js';
+import { compileLinked } from './compile-chain.js';
+import { compileFilter, TABLES } from './compile-filter.js';
+import type { SearchRequest, SortKey } from './parse.js';
 import type { IndexedType } from './search-params.js';
-import { missingCondition, or, SqlParams, type CompileContext } from './sql.js';
+import { ROOT_ROW, SqlParams, type CompileContext } from './sql.js';
 
 export interface SortExpression {
   /** SQL over the resource row `r` giving the value to order by (NULL when it has none). */
@@ -34,50 +31,16 @@ export interface CompiledSearch {
   whereParamCount: number;
 }
 
-type FilterCompiler = (filter: SearchFilter, params: SqlParams, ctx: CompileContext) => string;
-
-const COMPILERS: Record<IndexedType, FilterCompiler> = {
-  token: compileToken,
-  string: compileString,
-  reference: compileReference,
-  date: compileDate,
-  number: compileNumber,
-  quantity: compileQuantity,
-  uri: compileUri,
-};
-
-const TABLES: Record<IndexedType, string> = {
-  token: 'search_token',
-  string: 'search_string',
-  reference: 'search_reference',
-  date: 'search_date',
-  number: 'search_number',
-  quantity: 'search_quantity',
-  uri: 'search_uri',
-};
-
 export function compileSearch(request: SearchRequest, ctx: CompileContext): CompiledSearch {
   const params = new SqlParams();
-  const where = request.filters.map((f) => (f.modifier === 'missing' ? compileMissing(f, params) : COMPILERS[f.param.type](f, params, ctx)));
+  const where = [
+    ...request.filters.map((f) => compileFilter(f, params, ctx, ROOT_ROW)),
+    ...request.linked.map((l) => compileLinked(l, params, ctx, ROOT_ROW)),
+    ...(request.compartment ? [compileCompartment(request.compartment, params, ROOT_ROW)] : []),
+  ];
   const whereParamCount = params.values.length;
   const sort = request.sort.map((key) => compileSort(key, params));
   return { resourceType: request.resourceType, where, sort, params, whereParamCount };
-}
-
-/** `:missing=true` finds resources with no value for the parameter; `false`, those with one. */
-function compileMissing(filter: SearchFilter, params: SqlParams): string {
-  const flags = filter.values.map((v) => {
-    if (v !== 'true' && v !== 'false') {
-      throw badRequest(':missing takes true or false', filter.name);
-    }
-    return v === 'true';
-  });
-  if (filter.param.column) {
-    // _id and _lastUpdated are never missing.
-    return flags.some((f) => !f) ? 'true' : 'false';
-  }
-  const code = params.add(filter.param.code);
-  return or(flags.map((missing) => missingCondition(TABLES[filter.param.type], code, missing)));
 }
 
 /** Which column of each table to order by, and which aggregate picks a resource's value for each direction. */

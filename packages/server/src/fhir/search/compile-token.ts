@@ -8,24 +8,24 @@ import { badRequest } from '../outcomes.js';
 import { splitUnescaped, unescapeValue } from './escaping.js';
 import { escapeLike, normalizeText, truncateIndexed } from './normalize.js';
 import type { SearchFilter } from './parse.js';
-import { anyIndexRow, noIndexRow, or, type SqlParams } from './sql.js';
+import { anyIndexRow, noIndexRow, or, type CompileContext, type RowRef, type SqlParams } from './sql.js';
 
 const TABLE = 'search_token';
 
-export function compileToken(filter: SearchFilter, params: SqlParams): string {
+export function compileToken(filter: SearchFilter, params: SqlParams, _ctx: CompileContext, row: RowRef): string {
   if (filter.param.column === 'id') {
-    return compileId(filter, params);
+    return compileId(filter, params, row);
   }
   const code = params.add(filter.param.code);
   switch (filter.modifier) {
     case undefined:
-      return anyIndexRow(TABLE, code, or(filter.values.map((v) => matchToken(filter, v, params))));
+      return anyIndexRow(TABLE, code, or(filter.values.map((v) => matchToken(filter, v, params))), row);
     case 'not':
-      return noIndexRow(TABLE, code, or(filter.values.map((v) => matchToken(filter, v, params))));
+      return noIndexRow(TABLE, code, or(filter.values.map((v) => matchToken(filter, v, params))), row);
     case 'text':
-      return anyIndexRow(TABLE, code, or(filter.values.map((v) => `s.text LIKE ${params.add(`${escapeLike(normalizeText(unescapeValue(v)))}%`)}`)));
+      return anyIndexRow(TABLE, code, or(filter.values.map((v) => `s.text LIKE ${params.add(`${escapeLike(normalizeText(unescapeValue(v)))}%`)}`)), row);
     case 'of-type':
-      return anyIndexRow(TABLE, code, or(filter.values.map((v) => matchOfType(filter, v, params))));
+      return anyIndexRow(TABLE, code, or(filter.values.map((v) => matchOfType(filter, v, params))), row);
     default:
       throw badRequest(`Modifier ":${filter.modifier}" is not supported on token parameter "${filter.param.code}"`, filter.name);
   }
@@ -71,13 +71,13 @@ function matchOfType(filter: SearchFilter, raw: string, params: SqlParams): stri
   return `(s.type_system = ${params.add(system)} AND s.type_code = ${params.add(code)} AND s.value = ${params.add(value)})`;
 }
 
-function compileId(filter: SearchFilter, params: SqlParams): string {
+function compileId(filter: SearchFilter, params: SqlParams, row: RowRef): string {
   const ids = filter.values.map(unescapeValue);
   if (filter.modifier === undefined) {
-    return `r.id = ANY(${params.add(ids, 'text[]')})`;
+    return `${row.alias}.id = ANY(${params.add(ids, 'text[]')})`;
   }
   if (filter.modifier === 'not') {
-    return `r.id <> ALL(${params.add(ids, 'text[]')})`;
+    return `${row.alias}.id <> ALL(${params.add(ids, 'text[]')})`;
   }
   throw badRequest(`Modifier ":${filter.modifier}" is not supported on _id`, filter.name);
 }

@@ -1,12 +1,14 @@
 /**
  * Runs a parsed search in one Scope: compile, fetch one page (one row more than asked, to
- * know whether there is a next page), make the paging cursors, and count when asked.
- * What the Repository calls; it knows nothing of HTTP.
+ * know whether there is a next page), make the paging cursors, count when asked, and add the
+ * page's `_include`/`_revinclude` resources (include.ts). What the Repository calls; it knows
+ * nothing of HTTP.
  */
 import type { Resource } from '@medplum/fhirtypes';
 import type { ResourceStore, SearchRow } from '../resource-store.js';
 import type { Scope } from '../scope.js';
 import { compileSearch, type CompiledSearch } from './compile-search.js';
+import { fetchIncludes } from './include.js';
 import { decodeCursor, encodeCursor, type Cursor } from './paging.js';
 import type { SearchRequest } from './parse.js';
 import type { CompileContext } from './sql.js';
@@ -14,6 +16,10 @@ import type { CompileContext } from './sql.js';
 export interface SearchResult {
   request: SearchRequest;
   resources: Resource[];
+  /** `_include`/`_revinclude` resources for this page's matches (search.mode = include). */
+  included: Resource[];
+  /** Set when the includes were cut short at include.ts's MAX_INCLUDED. */
+  includesTruncated?: boolean;
   /** Set when asked for (`_total`, `_summary=count`), or when the first page holds every match. */
   total?: number;
   /** Opaque cursors for the `next` and `previous` links. */
@@ -24,11 +30,19 @@ export interface SearchResult {
 export async function executeSearch(store: ResourceStore, scope: Scope, request: SearchRequest, ctx: CompileContext): Promise<SearchResult> {
   const compiled = compileSearch(request, ctx);
   if (request.summary === 'count') {
-    return { request, resources: [], total: await store.countSearch(scope, compiled, 'accurate') };
+    return { request, resources: [], included: [], total: await store.countSearch(scope, compiled, 'accurate') };
   }
   const cursor = request.cursor === undefined ? undefined : decodeCursor(request.cursor, compiled.sort);
   const page = request.count === 0 ? { rows: [], hasMore: false } : await fetchPage(store, scope, compiled, request.count, cursor);
-  const result: SearchResult = { request, resources: page.rows.map((r) => r.version.resource as Resource), ...pageLinks(page.rows, page.hasMore, cursor) };
+  const resources = page.rows.map((r) => r.version.resource as Resource);
+  const includes = request.includes.length > 0 && resources.length > 0 ? await fetchIncludes(store, scope, request.includes, resources, request.unreadable) : undefined;
+  const result: SearchResult = {
+    request,
+    resources,
+    included: includes?.resources ?? [],
+    ...(includes?.truncated ? { includesTruncated: true } : {}),
+    ...pageLinks(page.rows, page.hasMore, cursor),
+  };
   const total = await countIfAsked(store, scope, compiled, request, cursor, page.hasMore, page.rows.length);
   return total === undefined ? result : { ...result, total };
 }

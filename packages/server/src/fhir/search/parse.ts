@@ -8,10 +8,17 @@
  * `Prefer: handling=lenient` (https://hl7.org/fhir/R4/search.html#errors), in which case they
  * are ignored and left out of the links. An unsupported modifier, or a malformed value, is
  * an error either way: ignoring `:not` would answer a different question.
+ *
+ * Chains and `_has` are parsed in parse-chain.ts, `_include`/`_revinclude` in parse-include.ts.
+ * Both may name other resource types: `unreadable` lists those the caller may not read.
  */
 import { badRequest } from '../outcomes.js';
+import type { CompartmentFilter } from './compartment.js';
 import { splitUnescaped } from './escaping.js';
+import { isLinkedName, parseLinked, type LinkedFilter } from './parse-chain.js';
+import { isIncludeName, parseInclude, type IncludeSpec } from './parse-include.js';
 import { lookupParam, type SearchParam } from './search-params.js';
+import { MEMBER_UNREADABLE } from './type-access.js';
 
 export type Total = 'none' | 'estimate' | 'accurate';
 export type Summary = 'true' | 'false' | 'text' | 'data' | 'count';
@@ -34,6 +41,14 @@ export interface SearchRequest {
   resourceType: string;
   /** All must match (AND): one per occurrence of a parameter. */
   filters: SearchFilter[];
+  /** Chained parameters and `_has`, ANDed with the filters. */
+  linked: LinkedFilter[];
+  /** `_include` and `_revinclude`, applied to each page's matches. */
+  includes: IncludeSpec[];
+  /** Types the caller may not read: no chain, `_has`, include or compartment reaches them. */
+  unreadable: readonly string[];
+  /** Set by a compartment search (`Patient/123/Observation`): matches must be in it. */
+  compartment?: CompartmentFilter;
   sort: SortKey[];
   count: number;
   total: Total;
@@ -48,12 +63,21 @@ export const DEFAULT_COUNT = 20;
 export const MAX_COUNT = 1000;
 
 /** Defined by FHIR but not (yet) implemented here: refused, or ignored when lenient. */
-const UNSUPPORTED = new Set(['_include', '_revinclude', '_has', '_type', '_text', '_content', '_list', '_query', '_filter', '_contained', '_containedType']);
+const UNSUPPORTED = new Set(['_type', '_text', '_content', '_list', '_query', '_filter', '_contained', '_containedType']);
 const RESULT_PARAMS = new Set(['_count', '_sort', '_total', '_summary', '_elements', '_cursor', '_format', '_pretty']);
 const JSON_FORMATS = new Set(['json', 'application/json', 'application/fhir+json']);
 
-export function parseSearchRequest(resourceType: string, entries: Array<[string, string]>, lenient: boolean): SearchRequest {
-  const request: SearchRequest = { resourceType, filters: [], sort: [], count: DEFAULT_COUNT, total: 'none', linkParams: [] };
+/**
+ * `unreadable`: the types the caller may not read (the Repository passes the caller's); without
+ * it, a non-admin member's, so a caller that forgets it is refused rather than let through.
+ */
+export function parseSearchRequest(
+  resourceType: string,
+  entries: Array<[string, string]>,
+  lenient: boolean,
+  unreadable: readonly string[] = MEMBER_UNREADABLE,
+): SearchRequest {
+  const request: SearchRequest = { resourceType, filters: [], linked: [], includes: [], unreadable, sort: [], count: DEFAULT_COUNT, total: 'none', linkParams: [] };
   const seen = new Set<string>();
   for (const [name, value] of entries) {
     if (name.includes('\u0000') || value.includes('\u0000')) {
@@ -72,6 +96,19 @@ export function parseSearchRequest(resourceType: string, entries: Array<[string,
     if (value.trim() === '') {
       continue; // A parameter with an empty value says nothing; it is ignored.
     }
+    if (isIncludeName(name)) {
+      request.includes.push(parseInclude(name, value, unreadable));
+      request.linkParams.push([name, value]);
+      continue;
+    }
+    if (isLinkedName(name)) {
+      const linked = parseLinked(resourceType, name, value, unreadable, (text, n) => refuse(lenient, text, n));
+      if (linked) {
+        request.linked.push(linked);
+        request.linkParams.push([name, value]);
+      }
+      continue;
+    }
     const filter = parseFilter(resourceType, name, value, lenient);
     if (filter) {
       request.filters.push(filter);
@@ -85,7 +122,7 @@ function parseFilter(resourceType: string, name: string, value: string, lenient:
   const colon = name.indexOf(':');
   const code = colon < 0 ? name : name.slice(0, colon);
   const modifier = colon < 0 ? undefined : name.slice(colon + 1);
-  if (UNSUPPORTED.has(code) || code.includes('.')) {
+  if (UNSUPPORTED.has(code)) {
     return refuse(lenient, `Search parameter "${name}" is not supported by this server`, name);
   }
   const { param, unsupportedType } = lookupParam(resourceType, code);

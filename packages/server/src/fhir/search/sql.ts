@@ -5,38 +5,55 @@
  * compiled search has no way to name another tenant.
  */
 
-/** Numbered parameters after the store's two ($1 project, $2 resource type). */
+/**
+ * Numbered parameters after the store's: by default after two ($1 project, $2 resource type);
+ * queries over several types (includes, $everything) have only the project, and start at $2.
+ */
 export class SqlParams {
   readonly values: unknown[] = [];
+
+  constructor(private readonly reserved: 1 | 2 = 2) {}
 
   /** Adds a value and returns its placeholder, cast when PostgreSQL cannot infer the type. */
   add(value: unknown, cast?: string): string {
     this.values.push(value);
-    const placeholder = `$${this.values.length + 2}`;
+    const placeholder = `$${this.values.length + this.reserved}`;
     return cast ? `${placeholder}::${cast}` : placeholder;
   }
 
   /** A copy to add more values to (a page's cursor) without changing the original (the count's). */
   clone(): SqlParams {
-    const copy = new SqlParams();
+    const copy = new SqlParams(this.reserved);
     copy.values.push(...this.values);
     return copy;
   }
 }
 
+/**
+ * The resource row a condition is about: the searched resource (`r`, its type `$2`), or, inside
+ * a chain or `_has`, a referenced or referring resource (its own alias, its type a parameter).
+ */
+export interface RowRef {
+  alias: string;
+  /** The placeholder (or literal placeholder expression) of the row's resource type. */
+  type: string;
+}
+
+export const ROOT_ROW: RowRef = { alias: 'r', type: '$2' };
+
 /** Matches resources with at least one row of `table` for the parameter that satisfies `condition`. */
-export function anyIndexRow(table: string, code: string, condition: string): string {
-  return `r.id IN (SELECT s.resource_id FROM ${table} s WHERE s.project_id = $1 AND s.resource_type = $2 AND s.code = ${code} AND (${condition}))`;
+export function anyIndexRow(table: string, code: string, condition: string, row: RowRef): string {
+  return `${row.alias}.id IN (SELECT s.resource_id FROM ${table} s WHERE s.project_id = $1 AND s.resource_type = ${row.type} AND s.code = ${code} AND (${condition}))`;
 }
 
 /** Matches resources with no row of `table` for the parameter that satisfies `condition`. */
-export function noIndexRow(table: string, code: string, condition: string): string {
-  return `NOT EXISTS (SELECT 1 FROM ${table} s WHERE s.project_id = $1 AND s.resource_type = $2 AND s.code = ${code} AND s.resource_id = r.id AND (${condition}))`;
+export function noIndexRow(table: string, code: string, condition: string, row: RowRef): string {
+  return `NOT EXISTS (SELECT 1 FROM ${table} s WHERE s.project_id = $1 AND s.resource_type = ${row.type} AND s.code = ${code} AND s.resource_id = ${row.alias}.id AND (${condition}))`;
 }
 
 /** `:missing=true|false` (https://hl7.org/fhir/R4/search.html#modifiers): no value at all, or some value. */
-export function missingCondition(table: string, code: string, missing: boolean): string {
-  return missing ? noIndexRow(table, code, 'true') : anyIndexRow(table, code, 'true');
+export function missingCondition(table: string, code: string, missing: boolean, row: RowRef): string {
+  return missing ? noIndexRow(table, code, 'true', row) : anyIndexRow(table, code, 'true', row);
 }
 
 export function or(conditions: string[]): string {

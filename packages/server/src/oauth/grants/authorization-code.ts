@@ -2,7 +2,8 @@
  * `grant_type=authorization_code` (RFC 6749 section 4.1.3, PKCE RFC 7636 section 4.6).
  * A code is single use: presenting a code whose login was already granted revokes that login,
  * and so every token issued from it (RFC 6749 section 4.1.2). PKCE S256 is required unless a
- * confidential client authenticated with its secret.
+ * confidential client authenticated with its secret. A code from `/oauth2/authorize` needs the
+ * same `redirect_uri` as the authorization request (RFC 6749 section 4.1.3).
  */
 import type { Login } from '@medplum/fhirtypes';
 import { OAuthError } from '../../auth/auth-errors.js';
@@ -12,11 +13,14 @@ import { verifyPkce } from '../../auth/pkce.js';
 import { newSecret, hashSecret, secretMatches } from '../../auth/secrets.js';
 import { wantsOfflineAccess, type TokenResponse } from '../../auth/token-set.js';
 import { SystemRepository } from '../../fhir/system-repository.js';
+import { loginClientRule } from '../client-binding.js';
 import { lockLogin, loadParties, requireParam, revokeLogin, serverScope, tokensFor, type Grant } from '../grant-context.js';
+import { loginRedirectUri } from '../redirect-uri.js';
 
 export const authorizationCodeGrant: Grant = async (deps, request) => {
   const parsed = parseCode(requireParam(request, 'code'));
   if (!parsed) throw new OAuthError('invalid_grant', 'Invalid code');
+  const clientRule = await loginClientRule(deps, parsed.loginId);
   let replayed = false;
   const result = await deps.db.transaction(async (tx): Promise<TokenResponse | undefined> => {
     const login = await lockLogin(deps, tx, parsed.loginId);
@@ -31,6 +35,8 @@ export const authorizationCodeGrant: Grant = async (deps, request) => {
     const codeAge = (deps.clock.now().getTime() - Date.parse(login.meta?.lastUpdated ?? login.authTime)) / 1000;
     if (codeAge > CODE_LIFETIME_SECONDS) throw new OAuthError('invalid_grant', 'Code expired');
     checkClient(login, request);
+    clientRule(login, request);
+    checkRedirectUri(login, request);
     checkPkce(login, request);
     const parties = await loadParties(deps, tx, login);
     // Super admins get no refresh token: their sessions end with the access token (as Medplum's).
@@ -63,6 +69,13 @@ function checkClient(login: Login, request: { params: Record<string, string>; cl
   }
   if (!loginClient && presented) {
     throw new OAuthError('invalid_grant', 'The code was not issued to this client');
+  }
+}
+
+function checkRedirectUri(login: Login, request: { params: Record<string, string> }): void {
+  const expected = loginRedirectUri(login);
+  if (expected !== undefined && request.params.redirect_uri !== expected) {
+    throw new OAuthError('invalid_grant', 'redirect_uri does not match the one of the authorization request');
   }
 }
 

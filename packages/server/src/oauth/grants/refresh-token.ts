@@ -9,11 +9,13 @@ import { referenceId } from '../../auth/authenticate.js';
 import { hashSecret, newSecret, secretMatches } from '../../auth/secrets.js';
 import { verifyRefreshToken, type TokenResponse } from '../../auth/token-set.js';
 import { SystemRepository } from '../../fhir/system-repository.js';
+import { loginClientRule } from '../client-binding.js';
 import { lockLogin, loadParties, requireParam, revokeLogin, serverScope, tokensFor, type Grant } from '../grant-context.js';
 
 export const refreshTokenGrant: Grant = async (deps, request) => {
   const presented = await verifyRefreshToken(deps, requireParam(request, 'refresh_token'));
   if (!presented) throw new OAuthError('invalid_grant', 'Invalid refresh token');
+  const clientRule = await loginClientRule(deps, presented.loginId);
   let reused = false;
   const result = await deps.db.transaction(async (tx): Promise<TokenResponse | undefined> => {
     const login = await lockLogin(deps, tx, presented.loginId);
@@ -28,6 +30,7 @@ export const refreshTokenGrant: Grant = async (deps, request) => {
     if (request.client && request.client.id !== loginClient) {
       throw new OAuthError('invalid_grant', 'The refresh token was issued to another client');
     }
+    clientRule(login, request);
     const parties = await loadParties(deps, tx, login);
     const secret = newSecret();
     const rotated = await new SystemRepository(deps).update<Login>(serverScope, { ...login, refreshSecret: hashSecret(secret) }, tx);

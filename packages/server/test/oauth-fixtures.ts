@@ -1,0 +1,163 @@
+/**
+ * Fixtures for the OAuth suites: a member who can sign in with a password, a ClientApplication
+ * registered through FHIR by the project's admin (with its own membership, as `/admin` will
+ * make one), and a scripted browser that goes through the sign-in page the way a person does:
+ * GET the page, read its form token, POST the form with the cookie, follow to the redirect.
+ */
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import type { ClientApplication, ProjectMembership, User } from '@medplum/fhirtypes';
+import { SYSTEM_PROJECT_ID, systemScope } from '../src/fhir/scope.js';
+import { SystemRepository } from '../src/fhir/system-repository.js';
+import { createMember, fhirClient, type MemberOptions, type TestMember } from './factories.js';
+import type { TestServer } from './harness.js';
+
+export const PASSWORD = 'a long and unusual passphrase';
+export const REDIRECT_URI = 'http://127.0.0.1:9/callback';
+
+/** A member (admin of a new project unless told) whose User has PASSWORD. */
+export async function memberWithPassword(server: TestServer, options: MemberOptions = {}): Promise<TestMember> {
+  const member = await createMember(server, options);
+  const system = new SystemRepository(server.deps);
+  const scope = systemScope(SYSTEM_PROJECT_ID);
+  const user = await system.read<User>(scope, 'User', member.userId);
+  assert.ok(user);
+  await system.update<User>(scope, { ...user, passwordHash: await server.deps.hasher.hash(PASSWORD) });
+  return member;
+}
+
+export type RegisteredClient = ClientApplication & { id: string };
+
+/** A ClientApplication created by the admin through FHIR; a membership too unless `membership: false`. */
+export async function registerClient(
+  server: TestServer,
+  admin: TestMember,
+  fields: Partial<ClientApplication> = {},
+  options: { membership?: boolean; membershipActive?: boolean } = {},
+): Promise<RegisteredClient> {
+  const created = await fhirClient(server, admin.token).post<RegisteredClient>('ClientApplication', {
+    resourceType: 'ClientApplication',
+    name: 'Test App',
+    status: 'active',
+    redirectUris: [REDIRECT_URI],
+    ...fields,
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  if (options.membership !== false) {
+    await new SystemRepository(server.deps).create<ProjectMembership>(systemScope(admin.projectId), {
+      resourceType: 'ProjectMembership',
+      project: { reference: `Project/${admin.projectId}` },
+      user: { reference: `ClientApplication/${created.body.id}` },
+      profile: { reference: `ClientApplication/${created.body.id}` },
+      active: options.membershipActive ?? true,
+    });
+  }
+  return created.body;
+}
+
+export function confidentialSecret(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+export function pkcePair(): { verifier: string; challenge: string } {
+  const verifier = randomBytes(48).toString('base64url');
+  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
+}
+
+/** The authorize URL for a client, with PKCE S256 and a state unless overridden (undefined removes a parameter). */
+export function authorizeUrl(server: TestServer, params: Record<string, string | undefined>): string {
+  const url = new URL('oauth2/authorize', server.baseUrl);
+  for (const [name, value] of Object.entries({ response_type: 'code', redirect_uri: REDIRECT_URI, scope: 'openid', state: 'st-1', ...params })) {
+    if (value !== undefined) url.searchParams.set(name, value);
+  }
+  return url.toString();
+}
+
+export interface Page {
+  status: number;
+  html: string;
+  headers: Headers;
+  location?: string;
+}
+
+/** A small browser: keeps the cookie the server sets, sends Origin on POSTs, follows no redirect. */
+export class ScriptedBrowser {
+  cookie = '';
+  constructor(
+    readonly server: TestServer,
+    readonly origin: string | undefined = new URL(server.baseUrl).origin,
+  ) {}
+
+  private async capture(res: Response): Promise<Page> {
+    const set = res.headers.getSetCookie()[0];
+    if (set) this.cookie = set.split(';')[0] as string;
+    const location = res.headers.get('location') ?? undefined;
+    return { status: res.status, html: await res.text(), headers: res.headers, ...(location ? { location } : {}) };
+  }
+
+  async get(url: string): Promise<Page> {
+    return this.capture(await fetch(url, { redirect: 'manual', headers: this.cookie ? { cookie: this.cookie } : {} }));
+  }
+
+  async post(form: Record<string, string>, headers: Record<string, string> = {}): Promise<Page> {
+    const res = await fetch(new URL('oauth2/authorize', this.server.baseUrl), {
+      method: 'POST',
+      redirect: 'manual',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        ...(this.cookie ? { cookie: this.cookie } : {}),
+        ...(this.origin ? { origin: this.origin } : {}),
+        ...headers,
+      },
+      body: new URLSearchParams(form).toString(),
+    });
+    return this.capture(res);
+  }
+
+  /** Opens the authorize URL, signs in, picks `membershipId` if asked (else the first offered); the final page or redirect. */
+  async signIn(url: string, email: string, password = PASSWORD, membershipId?: string): Promise<Page> {
+    const page = await this.get(url);
+    assert.equal(page.status, 200, page.html.slice(0, 500));
+    let next = await this.post({ _form: 'sign-in', csrf_token: formToken(page.html), email, password });
+    if (next.status === 200 && next.html.includes('name="membership"')) {
+      const membership = membershipId ?? membershipChoices(next.html)[0];
+      assert.ok(membership);
+      next = await this.post({ _form: 'choose', csrf_token: formToken(next.html), membership });
+    }
+    return next;
+  }
+}
+
+export function formToken(html: string): string {
+  const match = /name="csrf_token" value="([^"]+)"/.exec(html);
+  assert.ok(match, `no form token in ${html.slice(0, 300)}`);
+  return match[1] as string;
+}
+
+export function membershipChoices(html: string): string[] {
+  return [...html.matchAll(/name="membership" value="([^"]+)"/g)].map((m) => m[1] as string);
+}
+
+/** The query of a redirect the browser was sent to. */
+export function redirectParams(page: Page): URLSearchParams {
+  assert.ok(page.location, `expected a redirect, got ${page.status}: ${page.html.slice(0, 300)}`);
+  return new URL(page.location).searchParams;
+}
+
+export async function tokenRequest(server: TestServer, params: Record<string, string>, headers: Record<string, string> = {}): Promise<{ status: number; body: any; headers: Headers }> {
+  return formPost(server, 'oauth2/token', params, headers);
+}
+
+export async function formPost(server: TestServer, path: string, params: Record<string, string>, headers: Record<string, string> = {}): Promise<{ status: number; body: any; headers: Headers }> {
+  const res = await fetch(new URL(path, server.baseUrl), {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    body: new URLSearchParams(params).toString(),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
+}
+
+export function basic(id: string, secret: string): Record<string, string> {
+  return { authorization: `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}` };
+}
