@@ -16,7 +16,7 @@ import type { FloorSearch } from './floor.js';
 import { measureAlternating, type AlternatingResult, type AlternatingSettings, type LoadRequest } from './load.js';
 import { explainSearch, type SearchPlan } from './query-plans.js';
 import type { SearchQuery } from './search-mix.js';
-import { openServerSearch, type Statement } from './search-statements.js';
+import { openServerSearch, type ServerSearch, type Statement } from './search-statements.js';
 import { startFloor, type Paths, type RunningServer } from './servers.js';
 
 export interface QueryResult extends AlternatingResult {
@@ -59,73 +59,93 @@ export interface MeasureContext {
 
 const PAGE_SIZE = 20;
 
+/** A query Tessera answered, with the statements the server's code runs for it and what they found. */
+interface CheckedQuery {
+  query: SearchQuery;
+  statements: Statement[];
+  matches: string[];
+  included: string[];
+}
+
 export async function measureSize(label: string, mix: SearchQuery[], ctx: MeasureContext): Promise<SizeResult> {
-  const { log } = ctx;
   const loadBefore = ctx.readLoadAverage();
-  const fhirBase = `${ctx.tessera.origin}/fhir/R4/`;
-  const serverSearch = await openServerSearch(ctx.paths.serverDir, ctx.db.url, fhirBase);
+  const serverSearch = await openServerSearch(ctx.paths.serverDir, ctx.db.url, `${ctx.tessera.origin}/fhir/R4/`);
   const client = new pg.Client({ connectionString: ctx.db.url });
   await client.connect();
-  const work = mkdtempSync(join(tmpdir(), 'tessera-bench-search-'));
   try {
-    const supported: Array<{ query: SearchQuery; statements: Statement[]; matches: string[]; included: string[] }> = [];
-    const unsupported: UnsupportedQuery[] = [];
-    for (const query of mix) {
-      const answer = await getSearch(ctx.tessera.origin, ctx.token, query.query);
-      if (answer.status === 400 || answer.status === 501) {
-        log(`  ${query.kind}: Tessera answered ${answer.status} (${answer.message}); skipped`);
-        unsupported.push({ query, status: answer.status, message: answer.message });
-        continue;
-      }
-      if (answer.status !== 200) {
-        throw new Error(`${query.query} answered ${answer.status}: ${answer.message}`);
-      }
-      const recorded = await serverSearch.record(ctx.projectId, query.query);
-      if (!sameList(recorded.matches, answer.matches) || !sameList([...recorded.included].sort(), [...answer.included].sort())) {
-        throw new Error(`The server's search code, run by the bench, found other resources than Tessera did for ${query.query}: ` +
-          `${recorded.matches.length}+${recorded.included.length} against ${answer.matches.length}+${answer.included.length}`);
-      }
-      log(`  ${query.kind}: ${answer.matches.length} matches${answer.included.length ? ` and ${answer.included.length} included` : ''} on the page, ${recorded.statements.length} statement(s)`);
-      supported.push({ query, statements: recorded.statements, matches: answer.matches, included: answer.included });
-    }
-
-    const searchesFile = join(work, 'searches.json');
-    const floorSearches: FloorSearch[] = supported.map((s) => ({ path: `/fhir/R4/${s.query.query}`, count: PAGE_SIZE, statements: s.statements }));
-    writeFileSync(searchesFile, JSON.stringify(floorSearches));
-    const floor = await startFloor(ctx.paths, ctx.db, ctx.projectId, searchesFile);
-    ctx.track(floor);
-    const measured: Array<AlternatingResult & { s: (typeof supported)[number] }> = [];
-    try {
-      for (const s of supported) {
-        const floorAnswer = await getSearch(floor.origin, ctx.token, s.query.query);
-        if (!sameList(floorAnswer.matches, s.matches) || !sameList([...floorAnswer.included].sort(), [...s.included].sort())) {
-          throw new Error(`The floor answered ${s.query.query} differently from Tessera`);
-        }
-        log(`Search (${label}): ${s.query.kind} ${decodeURIComponent(s.query.query)}`);
-        const request: LoadRequest = {
-          method: 'GET',
-          headers: { authorization: `Bearer ${ctx.token}`, accept: 'application/fhir+json' },
-          nextPath: () => `/fhir/R4/${s.query.query}`,
-        };
-        const targets = { tessera: { origin: ctx.tessera.origin, pid: ctx.tessera.child.pid }, floor: { origin: floor.origin, pid: floor.child.pid } };
-        measured.push({ ...(await measureAlternating(targets, request, ctx.settings, log)), s });
-      }
-    } finally {
-      await floor.child.stop();
-    }
+    const { supported, unsupported } = await checkQueries(mix, serverSearch, ctx);
+    const measured = await loadQueries(label, supported, ctx);
     const results: QueryResult[] = [];
-    for (const { s, ...load } of measured) {
-      const plan = await explainSearch(client, s.statements);
-      log(`  plan of ${s.query.kind}: ${plan.executionMs.toFixed(2)} ms in PostgreSQL; ${plan.scans.join(', ')}`);
-      results.push({ ...load, query: s.query, matches: s.matches.length, included: s.included.length, plan, statements: s.statements });
+    for (const { checked, ...load } of measured) {
+      const plan = await explainSearch(client, checked.statements);
+      ctx.log(`  plan of ${checked.query.kind}: ${plan.executionMs.toFixed(2)} ms in PostgreSQL; ${plan.scans.join(', ')}`);
+      results.push({ ...load, query: checked.query, matches: checked.matches.length, included: checked.included.length, plan, statements: checked.statements });
     }
     const sizes = await countRows(client, ctx.projectId);
     return { label, ...sizes, queries: results, unsupported, loadAverage: { before: loadBefore, after: ctx.readLoadAverage() } };
   } finally {
-    rmSync(work, { recursive: true, force: true });
     await client.end();
     await serverSearch.close();
   }
+}
+
+/** Each query once over HTTP (a 400 or 501: not supported yet), then recorded by the server's code, which must agree. */
+async function checkQueries(mix: SearchQuery[], serverSearch: ServerSearch, ctx: MeasureContext): Promise<{ supported: CheckedQuery[]; unsupported: UnsupportedQuery[] }> {
+  const supported: CheckedQuery[] = [];
+  const unsupported: UnsupportedQuery[] = [];
+  for (const query of mix) {
+    const answer = await getSearch(ctx.tessera.origin, ctx.token, query.query);
+    if (answer.status === 400 || answer.status === 501) {
+      ctx.log(`  ${query.kind}: Tessera answered ${answer.status} (${answer.message}); skipped`);
+      unsupported.push({ query, status: answer.status, message: answer.message });
+      continue;
+    }
+    if (answer.status !== 200) {
+      throw new Error(`${query.query} answered ${answer.status}: ${answer.message}`);
+    }
+    const recorded = await serverSearch.record(ctx.projectId, query.query);
+    if (!sameAnswer(recorded, answer)) {
+      throw new Error(`The server's search code, run by the bench, found other resources than Tessera did for ${query.query}: ` +
+        `${recorded.matches.length}+${recorded.included.length} against ${answer.matches.length}+${answer.included.length}`);
+    }
+    ctx.log(`  ${query.kind}: ${answer.matches.length} matches${answer.included.length ? ` and ${answer.included.length} included` : ''} on the page, ` +
+      `${recorded.statements.length} statement(s)`);
+    supported.push({ query, statements: recorded.statements, matches: answer.matches, included: answer.included });
+  }
+  return { supported, unsupported };
+}
+
+/** The floor started with these statements; then each query on both servers, in alternating rounds. */
+async function loadQueries(label: string, checked: CheckedQuery[], ctx: MeasureContext): Promise<Array<AlternatingResult & { checked: CheckedQuery }>> {
+  const work = mkdtempSync(join(tmpdir(), 'tessera-bench-search-'));
+  const searchesFile = join(work, 'searches.json');
+  const floorSearches: FloorSearch[] = checked.map((c) => ({ path: `/fhir/R4/${c.query.query}`, count: PAGE_SIZE, statements: c.statements }));
+  writeFileSync(searchesFile, JSON.stringify(floorSearches));
+  const measured: Array<AlternatingResult & { checked: CheckedQuery }> = [];
+  try {
+    const floor = await startFloor(ctx.paths, ctx.db, ctx.projectId, searchesFile);
+    ctx.track(floor);
+    try {
+      const targets = { tessera: { origin: ctx.tessera.origin, pid: ctx.tessera.child.pid }, floor: { origin: floor.origin, pid: floor.child.pid } };
+      for (const c of checked) {
+        if (!sameAnswer(await getSearch(floor.origin, ctx.token, c.query.query), c)) {
+          throw new Error(`The floor answered ${c.query.query} differently from Tessera`);
+        }
+        ctx.log(`Search (${label}): ${c.query.kind} ${decodeURIComponent(c.query.query)}`);
+        const request: LoadRequest = {
+          method: 'GET',
+          headers: { authorization: `Bearer ${ctx.token}`, accept: 'application/fhir+json' },
+          nextPath: () => `/fhir/R4/${c.query.query}`,
+        };
+        measured.push({ ...(await measureAlternating(targets, request, ctx.settings, ctx.log)), checked: c });
+      }
+    } finally {
+      await floor.child.stop();
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  return measured;
 }
 
 interface SearchAnswer {
@@ -154,6 +174,11 @@ async function getSearch(origin: string, token: string, query: string): Promise<
 
 function sameList(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** The same matches in the same order, and the same included resources in any order. */
+function sameAnswer(a: { matches: string[]; included: string[] }, b: { matches: string[]; included: string[] }): boolean {
+  return sameList(a.matches, b.matches) && sameList([...a.included].sort(), [...b.included].sort());
 }
 
 async function countRows(client: pg.Client, projectId: string): Promise<{ resources: number; indexRows: number }> {

@@ -80,7 +80,7 @@ function renderQueries(sizes: SizeResult[]): string {
   const first = sizes[0];
   if (!first) return '';
   const all = [...first.queries.map((q) => q.query), ...first.unsupported.map((u) => u.query)];
-  return ['Queries (values picked from the Synthea data, kept for every size):', '', ...all.map((q) => `- ${q.kind}: \`${decoded(q.query)}\` (${q.picked})`)].join('\n');
+  return ['Queries (values picked from the Synthea data, kept for every size):', '', ...all.map((q) => `- ${q.kind}: \`${decoded(q.query)}\`: ${q.picked}`)].join('\n');
 }
 
 function renderData(run: SearchBenchRun): string {

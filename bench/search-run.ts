@@ -8,7 +8,8 @@
  *      (multiply-data.ts), Tessera restarted, the mix measured again; the slowest query at
  *      that size EXPLAINed in full.
  * Every step is bounded by one watchdog; children are killed, temporary files removed and the
- * database dropped on any exit. Traffic goes to 127.0.0.1 only. Options: bench/README.md.
+ * database dropped on any exit (unless --keep-database). Traffic goes to 127.0.0.1 only.
+ * Options: bench/README.md.
  */
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';

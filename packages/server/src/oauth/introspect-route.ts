@@ -54,7 +54,7 @@ async function introspectAccessToken(deps: GrantDeps, token: string, callerProje
   // Verified just above by resolveBearer; decoding now only reads the times and client.
   const claims = decodeJwt(token);
   const scope = typeof claims.scope === 'string' ? { scope: claims.scope } : {};
-  return describe(deps, ctx.login, ctx.membership, { ...scope, exp: claims.exp, iat: claims.iat, token_type: 'Bearer' });
+  return activeAnswer(deps, ctx.login, ctx.membership, { ...scope, exp: claims.exp, iat: claims.iat, token_type: 'Bearer' });
 }
 
 async function introspectRefreshToken(deps: GrantDeps, token: string, callerProjectId: string): Promise<Introspection> {
@@ -69,10 +69,10 @@ async function introspectRefreshToken(deps: GrantDeps, token: string, callerProj
   const membership = await system.read<ProjectMembership>(systemScope(projectId), 'ProjectMembership', membershipId);
   if (!membership || membership.active === false) return INACTIVE;
   const claims = decodeJwt(token);
-  return describe(deps, login, membership, { exp: claims.exp, iat: claims.iat });
+  return activeAnswer(deps, login, membership, { exp: claims.exp, iat: claims.iat });
 }
 
-function describe(deps: GrantDeps, login: Login, membership: ProjectMembership, times: Record<string, unknown>): Introspection {
+function activeAnswer(deps: GrantDeps, login: Login, membership: ProjectMembership, times: Record<string, unknown>): Introspection {
   const clientId = referenceId(login.client, 'ClientApplication');
   const sub = (membership.user?.reference ?? '').split('/')[1];
   const profile = membership.profile?.reference ?? '';
