@@ -5,7 +5,7 @@
  * `/.well-known/jwks.json`. A token whose `kid` is unknown is refused: there is no
  * "try every key" fallback (security-notes, JWT specifics).
  */
-import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
+import { decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import type { Database } from '../db/database.js';
 import type { Clock, Random } from '../deps.js';
 
@@ -78,4 +78,21 @@ export async function openKeyStore(db: Database, deps: { clock: Clock; random: R
     },
     jwks: () => ({ keys: [...published] }),
   };
+}
+
+const KID_PATTERN = /^[A-Za-z0-9\-_.]{1,128}$/;
+
+/**
+ * The public key named by a JWT's `kid` header when it is one of ours; undefined for a
+ * malformed header or a `kid` that is not a short plain string (the header is the sender's,
+ * and an odd value must not reach the key lookup's SQL).
+ */
+export async function keyForJwt(keys: KeyStore, token: string): Promise<CryptoKey | undefined> {
+  let kid: unknown;
+  try {
+    kid = decodeProtectedHeader(token).kid;
+  } catch {
+    return undefined;
+  }
+  return typeof kid === 'string' && KID_PATTERN.test(kid) ? keys.verificationKey(kid) : undefined;
 }

@@ -5,9 +5,9 @@
  * Each type is refused where another is expected, because each verifier checks `typ`.
  */
 import type { Login, ProjectMembership, Reference } from '@medplum/fhirtypes';
-import { SignJWT, errors as joseErrors, jwtVerify, decodeProtectedHeader } from 'jose';
+import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
 import { signAccessToken, type TokenDeps } from './access-token.js';
-import { SIGNING_ALG } from './key-store.js';
+import { SIGNING_ALG, keyForJwt } from './key-store.js';
 
 export const REFRESH_TOKEN_TYPE = 'refresh+jwt';
 export const DEFAULT_REFRESH_LIFETIME_SECONDS = 14 * 24 * 3600;
@@ -113,8 +113,7 @@ async function signRefreshToken(deps: TokenDeps, loginId: string, secret: string
 /** The login and secret of a refresh token we signed and that has not expired; undefined otherwise. */
 export async function verifyRefreshToken(deps: TokenDeps, token: string): Promise<{ loginId: string; secret: string } | undefined> {
   try {
-    const kid = decodeProtectedHeader(token).kid;
-    const key = typeof kid === 'string' && /^[A-Za-z0-9\-_.]{1,128}$/.test(kid) ? await deps.keys.verificationKey(kid) : undefined;
+    const key = await keyForJwt(deps.keys, token);
     if (!key) return undefined;
     const { payload } = await jwtVerify(token, key, {
       algorithms: [SIGNING_ALG],

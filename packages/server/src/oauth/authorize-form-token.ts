@@ -9,9 +9,9 @@
  */
 import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import { SignJWT, decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
+import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
 import type { TokenDeps } from '../auth/access-token.js';
-import { SIGNING_ALG } from '../auth/key-store.js';
+import { SIGNING_ALG, keyForJwt } from '../auth/key-store.js';
 import { newSecret } from '../auth/secrets.js';
 
 const FORM_TOKEN_TYPE = 'authorize-form+jwt';
@@ -69,8 +69,7 @@ export async function signFormToken(deps: TokenDeps, cookie: string, claims: For
 export async function verifyFormToken(deps: TokenDeps, token: string | undefined, cookie: string | undefined, purpose: FormPurpose): Promise<FormTokenClaims | undefined> {
   if (!token || !cookie) return undefined;
   try {
-    const kid = decodeProtectedHeader(token).kid;
-    const key = typeof kid === 'string' && /^[A-Za-z0-9\-_.]{1,128}$/.test(kid) ? await deps.keys.verificationKey(kid) : undefined;
+    const key = await keyForJwt(deps.keys, token);
     if (!key) return undefined;
     const { payload } = await jwtVerify(token, key, {
       algorithms: [SIGNING_ALG],
