@@ -182,7 +182,7 @@ async function main(): Promise<number> {
     noteLoad('after generating');
     // A fresh server: no plan or connection state carried over from the small set; a fresh token too.
     ({ tessera, token, projectId } = await startTesseraWithToken(db));
-    const label = `${formatMillions(generation.resources)} set`;
+    const label = formatMillions(generation.resources);
     log(`Search mix on the ${label}`);
     sizes.push(await measureSize(label, mix, context()));
     noteLoad('at the end');
@@ -231,7 +231,7 @@ async function main(): Promise<number> {
 }
 
 function formatMillions(n: number): string {
-  return n >= 1_000_000 ? `${(n / 1_000_000).toFixed(n % 1_000_000 === 0 ? 0 : 2)}M` : `${Math.round(n / 1000)}k`;
+  return n >= 1_000_000 ? `${Number((n / 1_000_000).toFixed(1))}M` : `${Math.round(n / 1000)}k`;
 }
 
 let exitCode = 1;
