@@ -184,7 +184,8 @@ export async function createLogin(
     scope: input.scope ?? 'openid',
     ...(input.projectId ? { project: { reference: `Project/${input.projectId}` } } : {}),
     ...(user.mfaEnrolled && authMethod === 'password' ? { mfaVerified: false } : {}),
-    nonce: input.nonce ?? deps.random.uuid(),
+    // A nonce is the client's (OIDC Core 3.1.2.1): one the client did not send would make it reject the id token.
+    ...(input.nonce ? { nonce: input.nonce } : {}),
     ...(input.clientId ? { client: { reference: `ClientApplication/${input.clientId}` } } : {}),
     ...(input.codeChallenge ? { codeChallenge: input.codeChallenge, codeChallengeMethod: input.codeChallengeMethod as Login['codeChallengeMethod'] } : {}),
     ...(input.remoteAddress ? { remoteAddress: input.remoteAddress } : {}),

@@ -53,10 +53,8 @@ export async function signInForAuthorization(deps: GrantDeps, authz: AuthorizeRe
     ...(authz.codeChallenge ? { codeChallenge: authz.codeChallenge, codeChallengeMethod: 'S256' } : {}),
     ...meta,
   });
-  // createLogin invents a nonce when none is given; an id token must carry one only when the
-  // client sent it (OIDC Core 3.1.3.7 step 11), so drop it, and record the redirect URI.
-  const { nonce: _invented, ...withoutNonce } = created;
-  const login = await new SystemRepository(deps).update<Login>(serverScope, withRedirectUri(authz.nonce !== undefined ? created : withoutNonce, authz.redirectUri));
+  // Record the redirect URI, which the code exchange must repeat (RFC 6749 section 4.1.3).
+  const login = await new SystemRepository(deps).update<Login>(serverScope, withRedirectUri(created, authz.redirectUri));
   return nextStep(deps, await continueLogin(deps, login));
 }
 
