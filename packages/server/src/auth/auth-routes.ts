@@ -15,7 +15,7 @@ import { badRequest, forbidden } from '../fhir/outcomes.js';
 import { SYSTEM_PROJECT_ID, systemScope } from '../fhir/scope.js';
 import { SystemRepository } from '../fhir/system-repository.js';
 import { authenticate, referenceId, type AuthenticateDeps } from './authenticate.js';
-import { assertMfaDone, authenticatePassword, chooseMembership, continueLogin, createLogin, findUserByEmail, issueCode, readPendingLogin, startLogin, type LoginFlowDeps } from './login-flow.js';
+import { assertMfaDone, authenticatePassword, chooseMembership, continueLogin, createLogin, findUserByEmail, findUserOfContext, updateUser, issueCode, readPendingLogin, startLogin, type LoginFlowDeps } from './login-flow.js';
 import { passwordProblem } from './password-policy.js';
 import { isValidCodeChallenge } from './pkce.js';
 import { buildMe } from './me.js';
@@ -50,6 +50,9 @@ const signInFields = {
 const loginSchema = z.object({ email, password: z.string().min(1, 'is required').max(1024), resourceType: z.string().optional(), ...signInFields });
 const newUserSchema = z.object({ firstName: name, lastName: name, email, password: z.string().max(1024), ...signInFields });
 const newProjectSchema = z.object({ login: uuid, projectName: z.string().trim().min(1, 'is required').max(128) });
+const editSelfSchema = z
+  .strictObject({ firstName: name.optional(), lastName: name.optional() })
+  .refine((b) => b.firstName !== undefined || b.lastName !== undefined, 'send firstName and/or lastName');
 const profileSchema = z.object({ login: uuid, profile: z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/, 'must be a membership id') });
 
 function checkPkcePair(body: { codeChallenge?: string; codeChallengeMethod?: string }): void {
@@ -128,6 +131,20 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
     secured.get('/me', async (request) => {
       const ctx = request.ctx;
       if (!ctx) throw new Error('route reached without authentication');
+      return buildMe(deps, ctx);
+    });
+    // A User edits only itself (beyond Medplum, which has no such endpoint): its names here,
+    // its password through /auth/changepassword. Email changes need a verification flow first.
+    secured.patch('/me', async (request) => {
+      const ctx = request.ctx;
+      if (!ctx) throw new Error('route reached without authentication');
+      const body = parseBody(editSelfSchema, request.body);
+      const found = await findUserOfContext(deps, ctx);
+      await updateUser(deps, found, (user) => ({
+        ...user,
+        ...(body.firstName !== undefined ? { firstName: body.firstName } : {}),
+        ...(body.lastName !== undefined ? { lastName: body.lastName } : {}),
+      }));
       return buildMe(deps, ctx);
     });
   });

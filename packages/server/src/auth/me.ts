@@ -35,6 +35,8 @@ export async function buildMe(deps: LoginFlowDeps, ctx: RequestContext): Promise
       admin: ctx.membership.admin === true,
     },
     profile,
+    // Beyond Medplum's shape: the account's own names and email (never its secrets).
+    ...(user ? { user: { resourceType: 'User', id: user.id, firstName: user.firstName, lastName: user.lastName, email: user.email } } : {}),
     config: { resourceType: 'UserConfiguration', menu: [] },
     security: {
       mfaEnrolled: user?.mfaEnrolled === true,
