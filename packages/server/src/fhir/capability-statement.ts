@@ -4,10 +4,10 @@
  */
 import type { CapabilityStatement, CapabilityStatementRestResource } from '@medplum/fhirtypes';
 import { knownResourceTypes } from './definitions.js';
+import { SERVER_ONLY } from './protected-types.js';
 import { SEARCH_COMPARTMENTS, searchCapabilities } from './search/capability.js';
 import { searchableParams } from './search/search-params.js';
 
-const SERVER_ONLY = new Set(['Login', 'JsonWebKey', 'UserSecurityRequest', 'DomainConfiguration']);
 
 export function buildCapabilityStatement(baseUrl: string, version: string, date: string): CapabilityStatement {
   const resources: CapabilityStatementRestResource[] = [...knownResourceTypes()]

@@ -8,7 +8,7 @@ import type { RequestContext } from '../auth/request-context.js';
 import { forbidden } from './outcomes.js';
 
 /** The server's alone: no FHIR request reads or writes them, an admin's included. */
-const SERVER_ONLY = new Set(['Login', 'JsonWebKey', 'UserSecurityRequest', 'DomainConfiguration']);
+export const SERVER_ONLY: ReadonlySet<string> = new Set(['Login', 'JsonWebKey', 'UserSecurityRequest', 'DomainConfiguration']);
 
 /** Readable and writable by project admins only (security-notes, design rule 5). */
 const ADMIN_ONLY = new Set(['Project', 'ProjectMembership', 'User', 'AccessPolicy', 'ClientApplication', 'Bot', 'Subscription']);
