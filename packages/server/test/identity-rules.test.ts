@@ -3,12 +3,12 @@
  * and revocation seen at once by another server instance on the same database.
  */
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { ProjectMembership, User } from '@medplum/fhirtypes';
 import { systemScope } from '../src/fhir/scope.js';
 import { SystemRepository } from '../src/fhir/system-repository.js';
 import { createMember } from './factories.js';
+import { pkcePair } from './oauth-fixtures.js';
 import { openTestDatabase, startTestServer, type TestServer } from './harness.js';
 
 const PASSWORD = 'a sufficiently long passphrase';
@@ -16,11 +16,6 @@ const PASSWORD = 'a sufficiently long passphrase';
 async function postJson(baseUrl: string, path: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
   const res = await fetch(`${baseUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
   return { status: res.status, body: await res.json() };
-}
-
-function pkce(): { verifier: string; challenge: string } {
-  const verifier = randomBytes(48).toString('base64url');
-  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
 }
 
 async function exchange(baseUrl: string, code: string, verifier: string): Promise<any> {
@@ -77,7 +72,7 @@ describe('a project-scoped user', () => {
       profile: { reference: `Patient/${patient.id}` },
     });
 
-    const { verifier, challenge } = pkce();
+    const { verifier, challenge } = pkcePair();
     const login = await postJson(server.baseUrl, 'auth/login', { email, password: PASSWORD, projectId: admin.projectId, codeChallenge: challenge, codeChallengeMethod: 'S256' });
     assert.equal(login.status, 200, JSON.stringify(login.body));
     const tokens = await exchange(server.baseUrl, login.body.code, verifier);
@@ -100,7 +95,7 @@ describe('two server instances on one database', () => {
     try {
       const email = `two-${process.pid}-${Date.now()}@example.com`;
       const user = await postJson(a.baseUrl, 'auth/newuser', { firstName: 'Two', lastName: 'Instances', email, password: PASSWORD });
-      const { verifier, challenge } = pkce();
+      const { verifier, challenge } = pkcePair();
       await postJson(a.baseUrl, 'auth/newproject', { login: user.body.login, projectName: 'Shared' });
       const login = await postJson(a.baseUrl, 'auth/login', { email, password: PASSWORD, codeChallenge: challenge, codeChallengeMethod: 'S256' });
       const tokens = await exchange(a.baseUrl, login.body.code, verifier);

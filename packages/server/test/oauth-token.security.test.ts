@@ -3,8 +3,8 @@
  * login), PKCE S256 only, refresh rotation with reuse detection, token types kept apart.
  */
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { pkcePair } from './oauth-fixtures.js';
 import { startTestServer, type TestServer } from './harness.js';
 
 const PASSWORD = 'a long and unusual passphrase';
@@ -24,11 +24,6 @@ async function token(server: TestServer, params: Record<string, string>, headers
   return { status: res.status, body: await res.json() };
 }
 
-function pkce(): { verifier: string; challenge: string } {
-  const verifier = randomBytes(48).toString('base64url');
-  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
-}
-
 /** A registered user with one project; returns a function that signs in and returns a code. */
 async function account(server: TestServer): Promise<{ email: string; signIn: (extra?: Record<string, unknown>) => Promise<{ code: string; verifier: string }> }> {
   const email = `sec-${process.pid}-${++n}@example.com`;
@@ -38,7 +33,7 @@ async function account(server: TestServer): Promise<{ email: string; signIn: (ex
   return {
     email,
     async signIn(extra = {}) {
-      const { verifier, challenge } = pkce();
+      const { verifier, challenge } = pkcePair();
       const res = await postJson(server, 'auth/login', { email, password: PASSWORD, codeChallenge: challenge, codeChallengeMethod: 'S256', ...extra });
       assert.equal(res.status, 200, JSON.stringify(res.body));
       return { code: res.body.code, verifier };
@@ -78,7 +73,7 @@ describe('authorization code grant', () => {
     const { code } = await acct.signIn();
     const missing = await token(server, { grant_type: 'authorization_code', code });
     assert.equal(missing.body.error, 'invalid_grant');
-    const wrong = await token(server, { grant_type: 'authorization_code', code, code_verifier: pkce().verifier });
+    const wrong = await token(server, { grant_type: 'authorization_code', code, code_verifier: pkcePair().verifier });
     assert.equal(wrong.body.error, 'invalid_grant');
   });
 

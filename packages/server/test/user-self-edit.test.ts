@@ -3,8 +3,8 @@
  * /auth/changepassword; nothing else of it, and never another account.
  */
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { pkcePair } from './oauth-fixtures.js';
 import { startTestServer, type TestServer } from './harness.js';
 
 const PASSWORD = 'my own long passphrase';
@@ -23,8 +23,7 @@ async function call(server: TestServer, method: string, path: string, body?: unk
 async function signUp(server: TestServer): Promise<{ token: string; email: string }> {
   const email = `self-${process.pid}-${++n}@example.com`;
   const user = await call(server, 'POST', 'auth/newuser', { firstName: 'Ada', lastName: 'Byron', email, password: PASSWORD });
-  const verifier = randomBytes(48).toString('base64url');
-  const challenge = createHash('sha256').update(verifier).digest('base64url');
+  const { verifier, challenge } = pkcePair();
   await call(server, 'POST', 'auth/newproject', { login: user.body.login, projectName: `Self ${n}` });
   const login = await call(server, 'POST', 'auth/login', { email, password: PASSWORD, codeChallenge: challenge, codeChallengeMethod: 'S256' });
   const res = await fetch(`${server.baseUrl}oauth2/token`, {
