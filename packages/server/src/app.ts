@@ -18,6 +18,8 @@ import { tokenRoutes } from './oauth/token-route.js';
 import { logoutRoutes } from './oauth/logout-route.js';
 import { oauthRoutes } from './oauth/oauth-routes.js';
 import { discoveryRoutes } from './oauth/discovery-routes.js';
+import { adminRoutes } from './admin/admin-routes.js';
+import { ADMIN_PARTS } from './admin/parts.js';
 
 export interface BuildAppOptions {
   /** Fastify's logger: false in tests, pino options in main. */
@@ -77,6 +79,16 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   await app.register(logoutRoutes, { prefix: '/oauth2', deps: grantDeps });
   await app.register(oauthRoutes, { prefix: '/oauth2', deps: grantDeps });
   await app.register(discoveryRoutes, { issuer });
+  await app.register(adminRoutes, {
+    prefix: '/admin',
+    deps: {
+      ...authDeps,
+      mailer: deps.mailer,
+      baseUrl: deps.config.baseUrl,
+      inviteLinkLifetimeSeconds: deps.config.inviteLinkLifetimeSeconds,
+    },
+    parts: ADMIN_PARTS,
+  });
 
   app.get('/', async (_request, reply) => {
     reply.type(FHIR_JSON).send({ server: 'Tessera', version: SERVER_VERSION, fhir: `${deps.config.baseUrl}fhir/R4` });

@@ -1,0 +1,4 @@
+/** The parts of the admin API (src/admin/admin-routes.ts), each from its own file. */
+import type { AdminPart } from './admin-routes.js';
+
+export const ADMIN_PARTS: AdminPart[] = [];
