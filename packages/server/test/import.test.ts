@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Bundle } from '@medplum/fhirtypes';
 import { importFiles } from '../src/cli/import-files.js';
-import { ImportCommandError, listFiles, runImportCommand } from '../src/cli/import.js';
+import { IMPORTED_TABLES, ImportCommandError, listFiles, runImportCommand } from '../src/cli/import.js';
 import { ProgressReporter } from '../src/cli/import-progress.js';
 import { loadConfig } from '../src/config.js';
 import { systemScope } from '../src/fhir/scope.js';
@@ -187,11 +187,20 @@ describe('tessera import', () => {
       assert.match(stdout, /^ {2}b-broken\.json entry 1: Invalid date format \(Bundle\.entry\[1\]\.resource\.birthDate\)$/m);
       assert.match(stdout, /^ {2}c-not-json\.json: Malformed JSON/m);
       // Not a terminal: progress as plain lines on stderr, the last one complete.
-      assert.match(stderr, /\[#{24}\] 100% {2}3\/3 files {2}2 resources {2}\d+\/s {2}2 errors\n$/);
+      assert.match(stderr, /\[#{24}\] 100% {2}3\/3 files {2}2 resources {2}\d+\/s {2}2 errors\nUpdating the query planner statistics \(ANALYZE\)\.\.\.\n$/);
 
       const deps = await openDeps(loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...(database ? { DATABASE_URL: database.url } : {}) }));
       try {
         assert.equal(await deps.store.count(systemScope(projectId), 'Patient'), 2);
+        // The planner has statistics for the imported rows: ANALYZE ran on every filled table the import writes.
+        const filled: string[] = [];
+        for (const table of IMPORTED_TABLES) {
+          const { rows } = await deps.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`);
+          if ((rows[0]?.n ?? 0) > 0) filled.push(table);
+        }
+        assert.ok(filled.includes('resource') && filled.includes('search_string'), filled.join());
+        const { rows } = await deps.db.query<{ tablename: string }>(`SELECT DISTINCT tablename FROM pg_stats WHERE tablename = ANY($1)`, [filled]);
+        assert.deepEqual(rows.map((r) => r.tablename).sort(), filled.sort());
       } finally {
         await deps.db.close();
       }
