@@ -1,4 +1,6 @@
 /** The parts of the admin API (src/admin/admin-routes.ts), each from its own file. */
 import type { AdminPart } from './admin-routes.js';
+import { clientRoutes } from './client-routes.js';
+import { botRoutes } from './bot-routes.js';
 
-export const ADMIN_PARTS: AdminPart[] = [];
+export const ADMIN_PARTS: AdminPart[] = [clientRoutes, botRoutes];

@@ -9,6 +9,7 @@
  * Not here: the HTTP shapes (auth-routes.ts), the token grants (src/oauth), the throttle's rules.
  */
 import type { Login, ProjectMembership, Reference, User } from '@medplum/fhirtypes';
+import { recordFailedSignIn } from '../audit/sign-in-audit.js';
 import type { Database, Queryable } from '../db/database.js';
 import type { Clock, Random } from '../deps.js';
 import { badRequest, forbidden } from '../fhir/outcomes.js';
@@ -129,6 +130,8 @@ export async function authenticatePassword(
   const user = await findUserByEmail(deps, email, projectId);
   const ok = await deps.hasher.verify(user?.passwordHash, password);
   if (!user || !ok) {
+    // Written after the answer, so a real account's failure is not slower than an unknown one's.
+    if (user) recordFailedSignIn(deps, user, context.remoteAddress);
     throw badRequest(INVALID_CREDENTIALS);
   }
   await attempt.succeeded();

@@ -8,7 +8,7 @@
  * The client is read before the grant's transaction and the rule applied inside it: the
  * embedded database has one connection, so no query may run beside an open transaction.
  */
-import type { Login } from '@medplum/fhirtypes';
+import type { ClientApplication, Login } from '@medplum/fhirtypes';
 import { OAuthError } from '../auth/auth-errors.js';
 import { referenceId } from '../auth/authenticate.js';
 import { findClientApplication } from './client-auth.js';
@@ -16,11 +16,18 @@ import { serverScope, type GrantDeps, type GrantRequest } from './grant-context.
 
 export type ClientRule = (login: Login, request: GrantRequest) => void;
 
-export async function loginClientRule(deps: GrantDeps, loginId: string): Promise<ClientRule> {
+export interface LoginClient {
+  /** Applied inside the grant's transaction, to the login as locked there. */
+  rule: ClientRule;
+  /** The login's client when it has one (its token lifetimes apply, token-lifetime.ts). */
+  client?: ClientApplication & { id: string; projectId: string };
+}
+
+export async function loginClient(deps: GrantDeps, loginId: string): Promise<LoginClient> {
   const current = await deps.store.readCurrent(serverScope, 'Login', loginId);
   const clientId = referenceId((current?.resource as Login | undefined)?.client, 'ClientApplication');
   const client = clientId ? await findClientApplication(deps, clientId) : undefined;
-  return (login, request) => {
+  const rule: ClientRule = (login, request) => {
     const loginClientId = referenceId(login.client, 'ClientApplication');
     if (!loginClientId) return;
     if (loginClientId !== clientId || !client || (client.status !== undefined && client.status !== 'active')) {
@@ -30,4 +37,5 @@ export async function loginClientRule(deps: GrantDeps, loginId: string): Promise
       throw new OAuthError('invalid_client', 'This client must authenticate with its secret');
     }
   };
+  return { rule, ...(client ? { client } : {}) };
 }

@@ -12,6 +12,7 @@ import { referenceId } from '../auth/authenticate.js';
 import { issueTokenSet, type TokenResponse } from '../auth/token-set.js';
 import { SYSTEM_PROJECT_ID, systemScope } from '../fhir/scope.js';
 import { SystemRepository } from '../fhir/system-repository.js';
+import type { TokenLifetimes } from './token-lifetime.js';
 
 export type GrantDeps = LoginFlowDeps & TokenDeps & { accessLifetimeSeconds: number };
 
@@ -20,6 +21,8 @@ export interface GrantRequest {
   params: Record<string, string>;
   /** Client credentials from HTTP Basic or the form, when the client sent any. */
   client?: { id: string; secret?: string };
+  /** The address the request came from (for the Login and the audit log). */
+  remoteAddress?: string;
 }
 
 export type Grant = (deps: GrantDeps, request: GrantRequest) => Promise<TokenResponse>;
@@ -71,7 +74,8 @@ export async function loadParties(deps: GrantDeps, tx: Queryable, login: StoredL
   return { membership, project, user, projectId };
 }
 
-export function tokensFor(deps: GrantDeps, login: StoredLogin, parties: LoginParties, refreshSecret: string | undefined): Promise<TokenResponse> {
+/** The token set of a granted login; `lifetimes` are the login's client's (token-lifetime.ts), else the defaults. */
+export function tokensFor(deps: GrantDeps, login: StoredLogin, parties: LoginParties, refreshSecret: string | undefined, lifetimes?: TokenLifetimes): Promise<TokenResponse> {
   return issueTokenSet(deps, {
     login,
     membership: parties.membership,
@@ -80,6 +84,7 @@ export function tokensFor(deps: GrantDeps, login: StoredLogin, parties: LoginPar
     email: parties.user.email,
     clientId: referenceId(login.client, 'ClientApplication'),
     refreshSecret,
-    accessLifetimeSeconds: deps.accessLifetimeSeconds,
+    accessLifetimeSeconds: lifetimes?.accessLifetimeSeconds ?? deps.accessLifetimeSeconds,
+    ...(lifetimes ? { refreshLifetimeSeconds: lifetimes.refreshLifetimeSeconds } : {}),
   });
 }

@@ -23,7 +23,7 @@ export function isRegisteredRedirectUri(client: ClientApplication, candidate: st
   return registeredRedirectUris(client).some((registered) => registered === candidate) && isUsableRedirectUri(candidate);
 }
 
-function isUsableRedirectUri(uri: string): boolean {
+export function isUsableRedirectUri(uri: string): boolean {
   if (uri.includes('#')) return false;
   try {
     const url = new URL(uri);

@@ -32,7 +32,7 @@ export async function tokenRoutes(app: FastifyInstance, options: { deps: GrantDe
     if (!grantType) throw new OAuthError('invalid_request', 'Missing grant_type');
     const grant = Object.hasOwn(grants, grantType) ? grants[grantType] : undefined;
     if (!grant) throw new OAuthError('unsupported_grant_type', `Unsupported grant_type "${grantType.slice(0, 100)}"`);
-    const grantRequest: GrantRequest = { params, client: readClientCredentials(request, params) };
+    const grantRequest: GrantRequest = { params, client: readClientCredentials(request, params), remoteAddress: request.ip };
     if (grantRequest.client?.secret !== undefined) {
       await verifyClientSecret(options.deps, grantRequest.client.id, grantRequest.client.secret);
     }

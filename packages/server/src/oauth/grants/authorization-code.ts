@@ -13,14 +13,16 @@ import { verifyPkce } from '../../auth/pkce.js';
 import { newSecret, hashSecret, secretMatches } from '../../auth/secrets.js';
 import { wantsOfflineAccess, type TokenResponse } from '../../auth/token-set.js';
 import { SystemRepository } from '../../fhir/system-repository.js';
-import { loginClientRule } from '../client-binding.js';
+import { recordSignIn } from '../../audit/sign-in-audit.js';
+import { loginClient } from '../client-binding.js';
 import { lockLogin, loadParties, requireParam, revokeLogin, serverScope, tokensFor, type Grant } from '../grant-context.js';
 import { loginRedirectUri } from '../redirect-uri.js';
+import { clientTokenLifetimes } from '../token-lifetime.js';
 
 export const authorizationCodeGrant: Grant = async (deps, request) => {
   const parsed = parseCode(requireParam(request, 'code'));
   if (!parsed) throw new OAuthError('invalid_grant', 'Invalid code');
-  const clientRule = await loginClientRule(deps, parsed.loginId);
+  const { rule: clientRule, client } = await loginClient(deps, parsed.loginId);
   let replayed = false;
   const result = await deps.db.transaction(async (tx): Promise<TokenResponse | undefined> => {
     const login = await lockLogin(deps, tx, parsed.loginId);
@@ -47,7 +49,9 @@ export const authorizationCodeGrant: Grant = async (deps, request) => {
       { ...rest, granted: true, ...(refreshSecret ? { refreshSecret: hashSecret(refreshSecret) } : {}) },
       tx,
     );
-    return tokensFor(deps, granted, parties, refreshSecret);
+    // The sign-in is complete: recorded in the membership's project, with the grant.
+    await recordSignIn(deps, tx, { login: granted, membership: parties.membership, projectId: parties.projectId, clientId: client?.id, remoteAddress: request.remoteAddress });
+    return tokensFor(deps, granted, parties, refreshSecret, clientTokenLifetimes(deps.accessLifetimeSeconds, client));
   });
   if (replayed || !result) {
     await revokeLogin(deps, parsed.loginId);

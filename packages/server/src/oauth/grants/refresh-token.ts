@@ -9,13 +9,14 @@ import { referenceId } from '../../auth/authenticate.js';
 import { hashSecret, newSecret, secretMatches } from '../../auth/secrets.js';
 import { verifyRefreshToken, type TokenResponse } from '../../auth/token-set.js';
 import { SystemRepository } from '../../fhir/system-repository.js';
-import { loginClientRule } from '../client-binding.js';
+import { loginClient } from '../client-binding.js';
+import { clientTokenLifetimes } from '../token-lifetime.js';
 import { lockLogin, loadParties, requireParam, revokeLogin, serverScope, tokensFor, type Grant } from '../grant-context.js';
 
 export const refreshTokenGrant: Grant = async (deps, request) => {
   const presented = await verifyRefreshToken(deps, requireParam(request, 'refresh_token'));
   if (!presented) throw new OAuthError('invalid_grant', 'Invalid refresh token');
-  const clientRule = await loginClientRule(deps, presented.loginId);
+  const { rule: clientRule, client } = await loginClient(deps, presented.loginId);
   let reused = false;
   const result = await deps.db.transaction(async (tx): Promise<TokenResponse | undefined> => {
     const login = await lockLogin(deps, tx, presented.loginId);
@@ -34,7 +35,7 @@ export const refreshTokenGrant: Grant = async (deps, request) => {
     const parties = await loadParties(deps, tx, login);
     const secret = newSecret();
     const rotated = await new SystemRepository(deps).update<Login>(serverScope, { ...login, refreshSecret: hashSecret(secret) }, tx);
-    return tokensFor(deps, rotated, parties, secret);
+    return tokensFor(deps, rotated, parties, secret, clientTokenLifetimes(deps.accessLifetimeSeconds, client));
   });
   if (reused || !result) {
     await revokeLogin(deps, presented.loginId);
