@@ -6,6 +6,7 @@
  *   token --email E [--project P]   print an access token for that user's membership
  *   outbox [--limit N] [--to E]     list mail kept in the database outbox (no SMTP_URL)
  *   import --project P <file|folder>...  load Bundles (.json) and NDJSON into a project
+ *   members list|remove|restore --project P [id]  list, remove or restore a project's members
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '../config.js';
@@ -16,6 +17,7 @@ import { issueTokenForEmail, TokenIssueError } from '../auth/issue-token.js';
 import { serve } from './serve.js';
 import { outboxCommand, OutboxCommandError } from './outbox.js';
 import { importCommand } from './import.js';
+import { membersCommand } from './members.js';
 
 type Command = (config: Config, args: string[]) => Promise<void>;
 
@@ -85,6 +87,7 @@ const commands: Record<string, Command> = {
   },
   outbox: outboxCommand,
   import: importCommand,
+  members: membersCommand,
 };
 
 export async function runCli(argv: string[]): Promise<number> {

@@ -23,6 +23,7 @@ import { executeSearch, type SearchResult } from './search/execute-search.js';
 import { parseSearchRequest } from './search/parse.js';
 import { unreadableInSearch } from './search/type-access.js';
 import { writeResource } from './write-resource.js';
+import { assertProfileNotInUse } from '../admin/guard-rails.js';
 
 export interface RepositoryDeps {
   db: Database;
@@ -158,6 +159,7 @@ export class Repository {
       if (current.deleted) {
         return; // Deleting twice changes nothing (https://hl7.org/fhir/R4/http.html#delete).
       }
+      await assertProfileNotInUse(this.deps.store, this.scope, tx, resourceType, id);
       await this.deps.store.writeVersion(this.scope, tx, {
         resourceType,
         id,

@@ -270,4 +270,76 @@ export class ResourceStore {
     );
     return Number(rows[0]?.n ?? 0);
   }
+
+  // ---- Project administration (src/admin/members*.ts, guard-rails.ts). ----
+
+  /**
+   * One page of a project's memberships, current (`removed` false) or removed (deleted; the
+   * row keeps the content of the last version before the delete), keyset-paged by id.
+   * `profileType` narrows to memberships whose profile is of that type.
+   */
+  async listMemberships(
+    scope: Scope,
+    query: { removed: boolean; profileType?: string; afterId?: string; limit: number },
+    q: Queryable = this.db,
+  ): Promise<StoredVersion[]> {
+    const { rows } = await q.query<Row>(
+      `SELECT ${COLUMNS} FROM resource
+        WHERE project_id = $1 AND resource_type = 'ProjectMembership' AND deleted = $2
+          AND ($3::text IS NULL OR split_part(content->'profile'->>'reference', '/', 1) = $3)
+          AND ($4::text IS NULL OR id > $4)
+        ORDER BY id LIMIT $5`,
+      [scope.projectId, query.removed, query.profileType ?? null, query.afterId ?? null, query.limit],
+    );
+    return rows.map(toStored);
+  }
+
+  /** Current rows (deleted ones too) of the given (type, id) pairs in the scope's project. */
+  async readMany(scope: Scope, refs: ReadonlyArray<{ resourceType: string; id: string }>, q: Queryable = this.db): Promise<StoredVersion[]> {
+    if (refs.length === 0) {
+      return [];
+    }
+    const { rows } = await q.query<Row>(
+      `SELECT ${COLUMNS} FROM resource
+        WHERE project_id = $1 AND (resource_type, id) IN (SELECT t, i FROM unnest($2::text[], $3::text[]) AS u(t, i))`,
+      [scope.projectId, refs.map((r) => r.resourceType), refs.map((r) => r.id)],
+    );
+    return rows.map(toStored);
+  }
+
+  /**
+   * Ids of the active (not deleted, `active` not false) memberships of the scope's project
+   * whose profile is `profileType/profileId`, through the search index on `profile`.
+   */
+  async findActiveMembershipsByProfile(scope: Scope, q: Queryable, profileType: string, profileId: string): Promise<string[]> {
+    const { rows } = await q.query<{ id: string }>(
+      `SELECT r.id FROM resource r
+        WHERE r.project_id = $1 AND r.resource_type = 'ProjectMembership' AND NOT r.deleted
+          AND coalesce(r.content->>'active', 'true') <> 'false'
+          AND r.id IN (SELECT s.resource_id FROM search_reference s
+                        WHERE s.project_id = $1 AND s.resource_type = 'ProjectMembership' AND s.code = 'profile'
+                          AND s.target_id = $3 AND s.target_type = $2)
+        ORDER BY r.id LIMIT 10`,
+      [scope.projectId, profileType, profileId],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /**
+   * Ids of the Logins (not revoked) made for one membership, in the scope's project (Logins
+   * live in the system project). Narrowed through the search index on Login `user`.
+   */
+  async findOpenLoginsOfMembership(scope: Scope, q: Queryable, account: { resourceType: string; id: string }, membershipId: string): Promise<string[]> {
+    const { rows } = await q.query<{ id: string }>(
+      `SELECT r.id FROM resource r
+        WHERE r.project_id = $1 AND r.resource_type = 'Login' AND NOT r.deleted
+          AND r.content->'membership'->>'reference' = $4
+          AND coalesce(r.content->>'revoked', 'false') <> 'true'
+          AND r.id IN (SELECT s.resource_id FROM search_reference s
+                        WHERE s.project_id = $1 AND s.resource_type = 'Login' AND s.code = 'user'
+                          AND s.target_id = $3 AND s.target_type = $2)`,
+      [scope.projectId, account.resourceType, account.id, `ProjectMembership/${membershipId}`],
+    );
+    return rows.map((r) => r.id);
+  }
 }
