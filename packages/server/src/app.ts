@@ -49,7 +49,11 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
 
   app.get('/healthz', async (_request, reply) => {
     await deps.db.query('SELECT 1');
-    reply.send({ ok: true, version: SERVER_VERSION, database: deps.db.kind });
+    const health = { ok: true, version: SERVER_VERSION, database: deps.db.kind };
+    if (!deps.redis) return reply.send(health);
+    // Sign-ins fail closed without Redis (throttle-redis.ts): an instance that cannot reach it is not healthy.
+    const redis = await deps.redis.ping().then(() => 'ok', () => 'unreachable');
+    return reply.status(redis === 'ok' ? 200 : 503).send({ ...health, ok: redis === 'ok', redis });
   });
 
   app.get('/.well-known/jwks.json', async (_request, reply) => {

@@ -41,6 +41,13 @@ const envSchema = z.object({
   // The proxies whose X-Forwarded-For is believed: addresses or CIDRs, separated by commas.
   TRUST_PROXY: z.string().regex(/^[0-9a-fA-F.:/]+(\s*,\s*[0-9a-fA-F.:/]+)*$/, 'must be a list of addresses or CIDRs, separated by commas').optional(),
   // --- end Sign-in throttling
+  // --- Redis (src/open-deps.ts): the sign-in throttle's counters when set, else the database.
+  REDIS_URL: z.url({ protocol: /^rediss?$/, hostname: /^.+$/, error: 'must be a redis:// or rediss:// URL with a host' }).optional(),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'must be 1 to 64 letters, digits or : _ . -')
+    .default('tessera:'),
+  // --- end Redis
   // --- Bundles (src/fhir/bundle): the most entries one batch or transaction may have.
   BUNDLE_MAX_ENTRIES: positiveInt.max(100000).default(5000),
   // --- end Bundles
@@ -82,6 +89,12 @@ export interface Config {
   /** Fastify's `trustProxy`: without it the client address is the socket's (the proxy's, behind one). */
   readonly trustProxy: string[] | undefined;
   // --- end Sign-in throttling
+  // --- Redis (src/open-deps.ts)
+  /** Holds the Redis password when there is one: never log it. Unset: the throttle counts in the database. */
+  readonly redisUrl: string | undefined;
+  /** Begins every key Tessera writes, so several deployments (or test runs) can share one Redis. */
+  readonly redisKeyPrefix: string;
+  // --- end Redis
   // --- Bundles (src/fhir/bundle)
   /** The most entries one batch or transaction Bundle may have (413 beyond). */
   readonly bundleMaxEntries: number;
@@ -138,6 +151,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     resetLinkLifetimeSeconds: e.RESET_LINK_LIFETIME_SECONDS,
     inviteLinkLifetimeSeconds: e.INVITE_LINK_LIFETIME_SECONDS,
     trustProxy: e.TRUST_PROXY?.split(',').map((v) => v.trim()),
+    redisUrl: e.REDIS_URL,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
     bundleMaxEntries: e.BUNDLE_MAX_ENTRIES,
   };
 }

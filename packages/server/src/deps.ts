@@ -10,6 +10,8 @@ import type { KeyStore } from './auth/key-store.js';
 import type { PasswordHasher } from './auth/passwords.js';
 import type { ResourceStore } from './fhir/resource-store.js';
 import type { Mailer } from './email/mailer.js';
+import type { Redis } from 'ioredis';
+import type { ThrottleStore } from './auth/throttle.js';
 
 export interface Clock {
   now(): Date;
@@ -32,4 +34,8 @@ export interface AppDeps {
   store: ResourceStore;
   /** SMTP or the database outbox (src/email); `send` resolves even when the mail does not go out. */
   mailer: Mailer;
+  /** The connection to `REDIS_URL`, when set (connects on first use; `closeDeps` closes it). */
+  redis?: Redis | undefined;
+  /** Where the sign-in throttle counts: Redis when `REDIS_URL` is set, else the database. */
+  throttleStore: ThrottleStore;
 }

@@ -1,7 +1,9 @@
 /**
- * Opens everything AppDeps holds, in order: the database (migrated), the signing keys.
+ * Opens everything AppDeps holds, in order: the database (migrated), the signing keys, the
+ * mailer, and Redis when `REDIS_URL` is set; `closeDeps` closes them again.
  * Shared by `tessera serve`, the other `tessera` commands and the test harness.
  */
+import { Redis } from 'ioredis';
 import { argon2Hasher } from './auth/passwords.js';
 import { openKeyStore } from './auth/key-store.js';
 import type { Config } from './config.js';
@@ -12,6 +14,11 @@ import { cryptoRandom, systemClock, type AppDeps } from './deps.js';
 import { ResourceStore } from './fhir/resource-store.js';
 import { createMailer } from './email/open-mailer.js';
 import type { Mailer } from './email/mailer.js';
+import { DatabaseThrottleStore } from './auth/throttle.js';
+import { RedisThrottleStore } from './auth/throttle-redis.js';
+
+/** How long a sign-in waits for Redis before it is refused with 503 (fail closed, throttle-redis.ts). */
+const REDIS_COMMAND_TIMEOUT_MS = 2000;
 
 export interface OpenDepsOptions {
   /** An already open database (tests); otherwise chosen from the config. */
@@ -21,6 +28,8 @@ export interface OpenDepsOptions {
   /** A mailer of the test's own (one that records what it was given); otherwise SMTP or the outbox, from the config. */
   mailer?: Mailer;
   onMigration?: MigrationProgress;
+  /** Where Redis outages are reported (default: stderr). */
+  log?: (line: string) => void;
 }
 
 export async function openDeps(config: Config, options: OpenDepsOptions = {}): Promise<AppDeps> {
@@ -31,11 +40,55 @@ export async function openDeps(config: Config, options: OpenDepsOptions = {}): P
     const random = options.random ?? cryptoRandom;
     const keys = await openKeyStore(db, { clock, random });
     const mailer = options.mailer ?? createMailer(config, { db, clock, random });
-    return { config, db, clock, random, keys, hasher: argon2Hasher, store: new ResourceStore(db), mailer };
+    const log = options.log ?? ((line: string) => console.error(line));
+    const redis = config.redisUrl ? openRedis(config.redisUrl, log) : undefined;
+    const throttleStore = redis
+      ? new RedisThrottleStore(redis, config.redisKeyPrefix, (err) => log(`Sign-in refused (503): Redis did not answer: ${(err as Error).message}`))
+      : new DatabaseThrottleStore(db);
+    return { config, db, clock, random, keys, hasher: argon2Hasher, store: new ResourceStore(db), mailer, redis, throttleStore };
   } catch (err) {
     if (!options.db) {
       await db.close().catch(() => undefined);
     }
     throw err;
   }
+}
+
+/**
+ * A client for `REDIS_URL` that connects on first use, so the `tessera` commands that never
+ * touch Redis (migrate, import, ...) neither need it nor keep a socket open. A command waits at
+ * most REDIS_COMMAND_TIMEOUT_MS, and is sent again at most once after a reconnect; meanwhile
+ * ioredis keeps reconnecting (backing off to 5 s). An outage is logged once, and its end.
+ */
+export function openRedis(url: string, log: (line: string) => void): Redis {
+  const redis = new Redis(url, { lazyConnect: true, commandTimeout: REDIS_COMMAND_TIMEOUT_MS, maxRetriesPerRequest: 1, connectTimeout: 5000 });
+  let down = false;
+  redis.on('error', (err: Error) => {
+    if (down) return;
+    down = true;
+    // ioredis' messages name the host and port, never the password of the URL.
+    log(`Redis (REDIS_URL) is not answering: ${err.message}; sign-ins answer 503 until it does`);
+  });
+  redis.on('ready', () => {
+    if (!down) return;
+    down = false;
+    log('Redis (REDIS_URL) answers again');
+  });
+  return redis;
+}
+
+/** Closes a Redis client: QUIT when connected (pending replies arrive first), else just drops it. */
+export async function closeRedis(redis: Redis | undefined): Promise<void> {
+  if (!redis || redis.status === 'end') return;
+  if (redis.status !== 'ready') {
+    redis.disconnect();
+    return;
+  }
+  await redis.quit().catch(() => redis.disconnect());
+}
+
+/** Closes what openDeps opened: Redis, then the database (unless the caller keeps it, as a test sharing one does). */
+export async function closeDeps(deps: AppDeps, options: { keepDatabase?: boolean } = {}): Promise<void> {
+  await closeRedis(deps.redis);
+  if (!options.keepDatabase) await deps.db.close();
 }

@@ -12,7 +12,7 @@ import type { Database } from '../src/db/database.js';
 import { openPgDatabase } from '../src/db/pg-database.js';
 import { openPgliteDatabase } from '../src/db/pglite-database.js';
 import type { AppDeps, Clock } from '../src/deps.js';
-import { openDeps } from '../src/open-deps.js';
+import { closeDeps, closeRedis, openDeps } from '../src/open-deps.js';
 
 /**
  * A clock that starts at the real time and moves only when told; or, with `followRealTime`,
@@ -67,20 +67,35 @@ export async function openTestDatabase(): Promise<Database> {
   return url ? openPgDatabase(url, 5) : openPgliteDatabase();
 }
 
+/**
+ * The Redis the suite's servers use, from TEST_REDIS_URL and TEST_REDIS_KEY_PREFIX (set by
+ * `run-tests.js --pg`, with a prefix of the run's own); none in the PGlite run.
+ */
+export function testRedis(): { url: string; keyPrefix: string } | undefined {
+  const url = process.env.TEST_REDIS_URL || undefined;
+  return url ? { url, keyPrefix: process.env.TEST_REDIS_KEY_PREFIX || 'tessera-test:' } : undefined;
+}
+
 export interface StartOptions {
   env?: Record<string, string>;
   db?: Database;
   /** The clock runs with real time (advance still adds to it). */
   followRealTime?: boolean;
+  /** Redis for the throttle (REDIS_URL, REDIS_KEY_PREFIX): default `testRedis()`; false for none. */
+  redis?: { url: string; keyPrefix: string } | false;
 }
 
 export async function startTestServer(options: StartOptions = {}): Promise<TestServer> {
   const port = await freePort();
-  const config: Config = loadConfig({ PORT: String(port), BASE_URL: `http://127.0.0.1:${port}/`, LOG_LEVEL: 'silent', ...options.env });
+  const redis = options.redis ?? testRedis();
+  const redisEnv = redis ? { REDIS_URL: redis.url, REDIS_KEY_PREFIX: redis.keyPrefix } : {};
+  const config: Config = loadConfig({ PORT: String(port), BASE_URL: `http://127.0.0.1:${port}/`, LOG_LEVEL: 'silent', ...redisEnv, ...options.env });
   const clock = new FakeClock(Date.now(), options.followRealTime);
   const db = options.db ?? (await openTestDatabase());
   const deps = await openDeps(config, { db, clock });
   const app = await buildApp(deps);
+  // Closing the app closes its Redis client too, also for tests that close only the app (a shared database).
+  app.addHook('onClose', async () => closeRedis(deps.redis));
   await app.listen({ port, host: '127.0.0.1' });
   return {
     baseUrl: config.baseUrl,
@@ -90,7 +105,7 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
     app,
     async close() {
       await app.close();
-      await db.close();
+      await closeDeps(deps);
     },
   };
 }

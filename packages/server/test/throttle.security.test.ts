@@ -3,8 +3,12 @@
  * known or not, with the same answers either way; longer waits after each lock; a success
  * clears the account's count; a limit per client address across emails; parallel guesses
  * cannot pass the limit; set-password links are throttled too; the state is shared by every
- * instance on the database. Failed attempts come from addresses of the test's own
- * (auth-client.ts), never from the 127.0.0.1 the rest of the suite uses.
+ * instance. Failed attempts come from addresses of the test's own (auth-client.ts), never from
+ * the 127.0.0.1 the rest of the suite uses.
+ *
+ * The same tests run on both stores: the database's (`npm test`) and Redis (`npm run test:pg`,
+ * where the harness gives every server TEST_REDIS_URL); throttle-redis.test.ts checks that the
+ * counts are then really in Redis. The cleanup test is the database store's own.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -128,6 +132,7 @@ describe('sign-in throttling', () => {
   });
 
   it('deletes rows that have been quiet for a whole window and hold no lock', async () => {
+    // The database store explicitly (a throttle without a store of its own uses the table); Redis keys expire instead.
     const past = new FakeClock(server.clock.now().getTime() - 2 * 3600 * 1000);
     const old = new LoginThrottle({ db: server.deps.db, clock: past });
     const stale = uniqueEmail('stale');

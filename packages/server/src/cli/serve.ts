@@ -3,7 +3,7 @@ import { buildApp } from '../app.js';
 import { ensureSuperAdmin } from '../admin/super-admin.js';
 import type { Config } from '../config.js';
 import { lockDataDir } from '../db/data-dir-lock.js';
-import { openDeps } from '../open-deps.js';
+import { closeDeps, openDeps } from '../open-deps.js';
 import type { AppDeps } from '../deps.js';
 
 export interface RunningServer {
@@ -33,7 +33,7 @@ export async function serve(config: Config, log: (line: string) => void = consol
   } catch (err) {
     // E.g. the port is taken: give back the database and the data dir before failing.
     await app?.close().catch(() => undefined);
-    await deps.db.close().catch(() => undefined);
+    await closeDeps(deps).catch(() => undefined);
     unlock();
     throw err;
   }
@@ -44,7 +44,7 @@ export async function serve(config: Config, log: (line: string) => void = consol
     deps,
     async close() {
       await listening.close();
-      await deps.db.close();
+      await closeDeps(deps);
       unlock();
     },
   };

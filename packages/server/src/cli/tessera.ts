@@ -11,7 +11,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { DataDirInUseError, lockDataDir } from '../db/data-dir-lock.js';
-import { openDeps } from '../open-deps.js';
+import { closeDeps, openDeps } from '../open-deps.js';
 import { ensureSuperAdmin } from '../admin/super-admin.js';
 import { issueTokenForEmail, TokenIssueError } from '../auth/issue-token.js';
 import { serve } from './serve.js';
@@ -35,7 +35,7 @@ async function withDeps<T>(config: Config, fn: (deps: Awaited<ReturnType<typeof 
     try {
       return await fn(deps);
     } finally {
-      await deps.db.close();
+      await closeDeps(deps);
     }
   } finally {
     unlock();
