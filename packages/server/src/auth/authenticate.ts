@@ -4,9 +4,11 @@
  * membership takes effect on the very next request. Every failure is the same 401 to the
  * client (the reason goes to the log only).
  */
-import type { Login, Project, ProjectMembership, Reference } from '@medplum/fhirtypes';
+import type { AccessPolicy, Login, Project, ProjectMembership, Reference } from '@medplum/fhirtypes';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Database } from '../db/database.js';
+import { buildMemberPolicy } from '../fhir/access-policy/load-policy.js';
+import type { MemberPolicy } from '../fhir/access-policy/member-policy.js';
 import { OutcomeError, unauthorized } from '../fhir/outcomes.js';
 import { SYSTEM_PROJECT_ID } from '../fhir/scope.js';
 import { InvalidTokenError, verifyAccessToken, type TokenDeps } from './access-token.js';
@@ -27,7 +29,7 @@ export interface AuthenticateDeps extends TokenDeps {
 interface Row {
   resource_type: string;
   deleted: boolean;
-  content: Login | ProjectMembership | Project;
+  content: Login | ProjectMembership | Project | AccessPolicy;
 }
 
 export function referenceId(ref: Reference | undefined, type: string): string | undefined {
@@ -50,14 +52,21 @@ export async function resolveBearer(deps: AuthenticateDeps, authorization: strin
     }
     throw err;
   }
-  // One round trip: the Login, the membership, its project, and the account acting (a User,
-  // server-wide or project-scoped, or a ClientApplication or Bot of the project), each by key.
+  // One round trip: the Login, the membership, its project, the account acting (a User,
+  // server-wide or project-scoped, or a ClientApplication or Bot of the project), each by key,
+  // and the AccessPolicy resources the membership names (an uncorrelated ARRAY over the
+  // membership's row, then a primary-key lookup; nothing when it names none).
   const { rows } = await deps.db.query<Row>(
     `SELECT resource_type, deleted, content FROM resource
       WHERE (project_id = $1 AND resource_type = 'Login' AND id = $2)
          OR (project_id = $3 AND resource_type = 'ProjectMembership' AND id = $4)
          OR (project_id = $3 AND resource_type = 'Project' AND id = $5)
-         OR (project_id IN ($1, $3) AND resource_type IN ('User', 'ClientApplication', 'Bot') AND id = $6)`,
+         OR (project_id IN ($1, $3) AND resource_type IN ('User', 'ClientApplication', 'Bot') AND id = $6)
+         OR (project_id = $3 AND resource_type = 'AccessPolicy' AND id = ANY(ARRAY(
+              SELECT substr(ref, 14) FROM resource m,
+                LATERAL (SELECT m.content->'accessPolicy'->>'reference' AS ref
+                         UNION ALL SELECT a->'policy'->>'reference' FROM jsonb_array_elements(COALESCE(m.content->'access', '[]'::jsonb)) a) refs
+               WHERE m.project_id = $3 AND m.resource_type = 'ProjectMembership' AND m.id = $4 AND ref LIKE 'AccessPolicy/%')))`,
     [SYSTEM_PROJECT_ID, claims.login_id, claims.project_id, claims.membership_id, claims.project_id, claims.sub],
     { name: 'tessera_auth_context' },
   );
@@ -90,7 +99,15 @@ export async function resolveBearer(deps: AuthenticateDeps, authorization: strin
     admin: membership.admin === true,
     superAdmin: project.superAdmin === true,
     scopes: parseScopes(claims.scope ?? login.scope),
+    ...policyOf(projectId, membership, rows),
   };
+}
+
+/** The membership's effective policy, from the AccessPolicy rows the query found (a deleted one contributes nothing). */
+function policyOf(projectId: string, membership: ProjectMembership, rows: Row[]): { policy?: MemberPolicy } {
+  const policies = rows.filter((r) => r.resource_type === 'AccessPolicy' && !r.deleted).map((r) => r.content as AccessPolicy & { id: string });
+  const policy = buildMemberPolicy(projectId, membership, policies);
+  return policy ? { policy } : {};
 }
 
 /** A Fastify hook that sets `request.ctx` or answers 401. */

@@ -3,6 +3,7 @@
  * service. A route never reaches storage except through a Repository bound to one of these.
  */
 import type { Login, ProjectMembership, Reference } from '@medplum/fhirtypes';
+import type { MemberPolicy } from '../fhir/access-policy/member-policy.js';
 import type { ParsedScopes } from './smart-scopes.js';
 
 export interface RequestContext {
@@ -23,4 +24,10 @@ export interface RequestContext {
    * the FHIR interactions allowed; absent (a context made without a token) narrows nothing.
    */
   readonly scopes?: ParsedScopes;
+  /**
+   * The membership's effective access policy (src/fhir/access-policy/): its AccessPolicy
+   * entries, parsed, with the member's parameters substituted. Absent: the membership names
+   * no policy, and the member reaches every type its role allows (docs/SECURITY.md).
+   */
+  readonly policy?: MemberPolicy;
 }

@@ -3,8 +3,15 @@
  * `RequestContext`, it adds to the raw store the type rules, validation, server-assigned
  * `meta`, version checks and the redaction of secrets. Reads that find nothing in the
  * caller's project answer 404 whether the id exists elsewhere or not.
+ *
+ * It also enforces the caller's access policy (src/fhir/access-policy/, docs/ARCHITECTURE.md
+ * "Access policies"): the policy's SQL predicate goes into every search, chain, include and
+ * history query; a read outside it is the 404 of a random id; a write must be allowed on the
+ * stored state before it and on the written state after it (checked in the writing
+ * transaction, which a refusal rolls back); hidden fields leave no output, and readonly
+ * fields keep their stored value.
  */
-import type { Resource } from '@medplum/fhirtypes';
+import type { AccessPolicy, ProjectMembership, Resource } from '@medplum/fhirtypes';
 import type { RequestContext } from '../auth/request-context.js';
 import type { Database, Queryable } from '../db/database.js';
 import { joinTransaction } from '../db/joined-transaction.js';
@@ -12,17 +19,23 @@ import type { Clock, Random } from '../deps.js';
 import { isKnownResourceType } from './definitions.js';
 import { assertValidId } from './ids.js';
 import { applyJsonPatch } from './json-patch.js';
-import { badRequest, gone, notFound, preconditionFailed } from './outcomes.js';
-import { assertTypeAllowed, redactSecrets, unreadableTypes } from './protected-types.js';
+import { badRequest, forbidden, gone, notFound, preconditionFailed } from './outcomes.js';
+import { assertTypeAllowed, unreadableTypes } from './protected-types.js';
 import { accessKind, assertScopesAllow, type FhirInteraction } from '../auth/smart-scopes.js';
 import { ResourceStore, type HistoryQuery, type StoredVersion, type WriteMethod } from './resource-store.js';
 import { projectScope, type Scope } from './scope.js';
 import { compartmentFilter } from './search/compartment.js';
 import { executeEverything, parseEverythingRequest, type EverythingPage, type EverythingRequest } from './search/everything.js';
 import { executeSearch, type SearchResult } from './search/execute-search.js';
-import { parseSearchRequest } from './search/parse.js';
+import { MAX_COUNT, parseSearchRequest } from './search/parse.js';
 import { unreadableInSearch } from './search/type-access.js';
 import { writeResource } from './write-resource.js';
+import { assertSearchAvoidsHidden, fieldRules, keepProtectedFields } from './access-policy/fields.js';
+import { typeAccess, type PolicyInteraction } from './access-policy/member-policy.js';
+import { versionAllowed } from './access-policy/match-version.js';
+import { PolicyGuard } from './access-policy/policy-guard.js';
+import { assertMembershipsProvide, assertValidPolicy } from './access-policy/validate-policy.js';
+import { restrictionOf } from './search/execute-search.js';
 import { assertProfileNotInUse } from '../admin/guard-rails.js';
 
 export interface RepositoryDeps {
@@ -53,6 +66,8 @@ export interface WriteResult<T extends Resource = Resource> {
 
 export class Repository {
   private readonly scope: Scope;
+  /** The caller's access policy checks (src/fhir/access-policy/policy-guard.ts). */
+  private readonly guard: PolicyGuard;
   /** Set on a Repository made by `inTransaction`: the transaction all its work joins. */
   private tx: Queryable | undefined;
 
@@ -61,6 +76,7 @@ export class Repository {
     private readonly deps: RepositoryDeps,
   ) {
     this.scope = projectScope(ctx.projectId);
+    this.guard = new PolicyGuard(ctx, this.scope, () => this.deps.store, deps.clock);
   }
 
   /**
@@ -85,8 +101,10 @@ export class Repository {
     this.checkType(resource.resourceType, 'create');
     // A client's id on create is ignored (https://hl7.org/fhir/R4/http.html#create).
     const id = options.id === undefined ? this.deps.random.uuid() : assertValidId(options.id);
+    const incoming = keepProtectedFields(resource, undefined, fieldRules(this.ctx, resource.resourceType));
     return this.deps.db.transaction(async (tx) => {
-      const written = await this.write(tx, { ...resource, id }, undefined, 'POST');
+      const written = await this.write(tx, { ...incoming, id }, undefined, 'POST');
+      await this.guard.assertAfterWrite(tx, resource.resourceType, id, 'create');
       return { resource: written as T, created: true };
     });
   }
@@ -94,20 +112,25 @@ export class Repository {
   async read(resourceType: string, id: string): Promise<Resource> {
     this.checkType(resourceType, 'read');
     const current = await this.deps.store.readCurrent(this.scope, resourceType, assertValidId(id));
+    if (current && !(await this.guard.reaches(this.deps.db, resourceType, id, 'read'))) {
+      throw notFound(`${resourceType}/${id} not found`); // Exactly a random id's answer: existence does not leak.
+    }
     return this.present(resourceType, id, current);
   }
 
   async vread(resourceType: string, id: string, versionId: string): Promise<Resource> {
-    this.checkType(resourceType, 'read');
+    this.checkType(resourceType, 'read', 'vread');
     assertValidId(id);
-    const version = isUuid(versionId) ? await this.deps.store.readVersion(this.scope, resourceType, id, versionId) : undefined;
+    const found = isUuid(versionId) ? await this.deps.store.readVersion(this.scope, resourceType, id, versionId) : undefined;
+    // Under a policy, a version is seen when the current version is reachable and its own content is allowed (match-version.ts).
+    const version = found && (await this.guard.reaches(this.deps.db, resourceType, id, 'vread')) && versionAllowed(this.ctx, resourceType, found.resource, 'vread') ? found : undefined;
     if (!version) {
       throw notFound(`${resourceType}/${id}/_history/${versionId} not found`);
     }
     if (version.deleted || !version.resource) {
       throw gone(`${resourceType}/${id} was deleted in version ${versionId}`);
     }
-    return redactSecrets(version.resource);
+    return this.guard.output(version.resource);
   }
 
   async update<T extends Resource>(resourceType: string, id: string, resource: T, options: WriteOptions = {}): Promise<WriteResult<T>> {
@@ -119,10 +142,19 @@ export class Repository {
     if (resource.id !== id) {
       throw badRequest(resource.id === undefined ? 'The resource must carry its id' : `id "${resource.id}" does not match the URL's "${id}"`, 'id');
     }
+    if (resource.resourceType === 'AccessPolicy') {
+      await this.assertPolicyUsable(resource as Resource as AccessPolicy & { id: string });
+    }
     return this.deps.db.transaction(async (tx) => {
       const current = await this.deps.store.lockCurrent(this.scope, tx, resourceType, id);
+      const stored = current && !current.deleted ? current.resource : undefined;
+      if (stored) {
+        await this.guard.assertBeforeWrite(tx, resourceType, id, 'update');
+      }
       checkVersion(current, options.ifMatch);
-      const written = await this.write(tx, resource, current, 'PUT');
+      const incoming = keepProtectedFields(resource, stored, fieldRules(this.ctx, resourceType));
+      const written = await this.write(tx, incoming, current, 'PUT');
+      await this.guard.assertAfterWrite(tx, resourceType, id, 'update');
       return { resource: written as T, created: !current || current.deleted };
     });
   }
@@ -138,12 +170,16 @@ export class Repository {
       if (current.deleted || !current.resource) {
         throw gone(`${resourceType}/${id} was deleted`);
       }
+      await this.guard.assertBeforeWrite(tx, resourceType, id, 'update');
       checkVersion(current, options.ifMatch);
-      const patched = applyJsonPatch(redactSecrets(current.resource), operations);
+      // The patch applies to what the member sees; what it may not see or change keeps its stored value.
+      const patched = applyJsonPatch(this.guard.output(current.resource), operations);
       if (patched.resourceType !== resourceType || patched.id !== id) {
         throw badRequest('A patch cannot change resourceType or id', patched.resourceType !== resourceType ? 'resourceType' : 'id');
       }
-      return this.write(tx, patched, current, 'PATCH');
+      const written = await this.write(tx, keepProtectedFields(patched, current.resource, fieldRules(this.ctx, resourceType)), current, 'PATCH');
+      await this.guard.assertAfterWrite(tx, resourceType, id, 'update');
+      return written;
     });
   }
 
@@ -154,6 +190,11 @@ export class Repository {
       const current = await this.deps.store.lockCurrent(this.scope, tx, resourceType, id);
       if (!current || !current.resource) {
         throw notFound(`${resourceType}/${id} not found`);
+      }
+      if (!current.deleted) {
+        await this.guard.assertBeforeWrite(tx, resourceType, id, 'delete');
+      } else if (typeAccess(this.ctx, resourceType, 'delete').kind !== 'all') {
+        throw notFound(`${resourceType}/${id} not found`); // Criteria cannot be checked on a deleted resource: not reachable.
       }
       checkVersion(current, options.ifMatch);
       if (current.deleted) {
@@ -177,7 +218,7 @@ export class Repository {
   /** History newest first; `resourceType` and `id` narrow it to a type or an instance. */
   async history(query: HistoryQuery): Promise<StoredVersion[]> {
     if (query.resourceType !== undefined) {
-      this.checkType(query.resourceType, query.id === undefined ? 'search' : 'read');
+      this.checkType(query.resourceType, query.id === undefined ? 'search' : 'read', 'history');
     } else {
       assertScopesAllow(this.ctx, '*', 'search');
     }
@@ -186,8 +227,26 @@ export class Repository {
     }
     // System history leaves out, in the query itself, the types the caller could not read one by one.
     const excludeTypes = query.resourceType === undefined ? unreadableTypes(this.ctx) : undefined;
-    const versions = await this.deps.store.history(this.scope, { ...query, excludeTypes });
-    return versions.map((v) => ({ ...v, resource: v.resource && redactSecrets(v.resource) }));
+    const restrict = this.guard.historyRestriction(query.resourceType);
+    if (!this.ctx.policy) {
+      const versions = await this.deps.store.history(this.scope, { ...query, excludeTypes });
+      return versions.map((v) => ({ ...v, resource: v.resource && this.guard.output(v.resource) }));
+    }
+    // Under a policy each version's content is checked too (match-version.ts); a page is
+    // filled by reading on from the last version seen, so paging stays exact. The SQL already
+    // keeps only resources whose current version is reachable: what is read and dropped here
+    // are older versions of those, so the loop is bounded by their number.
+    const kept: StoredVersion[] = [];
+    const batchSize = Math.max(query.limit, HISTORY_BATCH);
+    let beforeSeq = query.beforeSeq;
+    while (kept.length < query.limit) {
+      const batch = await this.deps.store.history(this.scope, { ...query, limit: batchSize, beforeSeq, excludeTypes, restrict });
+      kept.push(...batch.filter((v) => versionAllowed(this.ctx, v.resourceType, v.resource, 'history')));
+      const last = batch[batch.length - 1];
+      if (batch.length < batchSize || !last?.seq) break;
+      beforeSeq = last.seq;
+    }
+    return kept.slice(0, query.limit).map((v) => ({ ...v, resource: v.resource && this.guard.output(v.resource) }));
   }
 
   /**
@@ -200,29 +259,45 @@ export class Repository {
   async search(resourceType: string, entries: Array<[string, string]>, options: { lenient: boolean; fhirBase: string; compartment?: string }): Promise<SearchResult> {
     this.checkType(resourceType, 'search');
     const request = parseSearchRequest(resourceType, entries, options.lenient, unreadableInSearch(this.ctx));
+    assertSearchAvoidsHidden(this.ctx, request);
     if (options.compartment !== undefined) {
       request.compartment = compartmentFilter(resourceType, options.compartment);
       await this.read('Patient', options.compartment);
     }
-    const result = await executeSearch(this.deps.store, this.scope, request, { fhirBase: options.fhirBase, now: this.deps.clock.now() });
-    return { ...result, resources: result.resources.map(redactSecrets), included: result.included.map(redactSecrets) };
+    const result = await executeSearch(this.deps.store, this.scope, request, this.guard.compileContext('search', options.fhirBase));
+    return { ...result, resources: result.resources.map((r) => this.guard.output(r)), included: result.included.map((r) => this.guard.output(r)) };
   }
 
   /** `Patient/{id}/$everything` (./search/everything.ts): the patient, read like a read, and its compartment. */
   async everything(patientId: string, entries: Array<[string, string]>, options: { lenient: boolean }): Promise<{ request: EverythingRequest; page: EverythingPage }> {
     const patient = await this.read('Patient', patientId);
     const request = parseEverythingRequest(entries, options.lenient, unreadableInSearch(this.ctx));
-    const page = await executeEverything(this.deps.store, this.scope, patient, request);
-    return { request, page: { ...page, resources: page.resources.map(redactSecrets), included: page.included.map(redactSecrets) } };
+    const page = await executeEverything(this.deps.store, this.scope, patient, request, restrictionOf(this.guard.compileContext('search', '')));
+    return { request, page: { ...page, resources: page.resources.map((r) => this.guard.output(r)), included: page.included.map((r) => this.guard.output(r)) } };
   }
 
-  private checkType(resourceType: string, interaction: FhirInteraction): string {
+  /**
+   * The type-level rules, in order: a known type, the role's (protected-types.ts), the access
+   * policy's (an interaction no entry grants on the type is a 403; `policyInteraction` names
+   * vread and history apart from read and search), and the token's SMART scopes, which only narrow.
+   */
+  private checkType(resourceType: string, interaction: FhirInteraction, policyInteraction: PolicyInteraction = interaction): string {
     if (!isKnownResourceType(resourceType)) {
       throw notFound(`Unknown resource type "${resourceType}"`);
     }
     assertTypeAllowed(this.ctx, resourceType, accessKind(interaction));
+    if (typeAccess(this.ctx, resourceType, policyInteraction).kind === 'none') {
+      throw forbidden(`Your access policy does not allow ${policyInteraction} on ${resourceType}`);
+    }
     assertScopesAllow(this.ctx, resourceType, interaction);
     return resourceType;
+  }
+
+  /** A policy being saved: well-formed, and every membership using it can fill its placeholders (validate-policy.ts). */
+  private async assertPolicyUsable(policy: AccessPolicy & { id: string }): Promise<void> {
+    assertValidPolicy(policy);
+    const { resources } = await this.search('ProjectMembership', [['access-policy', `AccessPolicy/${policy.id}`], ['_count', String(MAX_COUNT)]], { lenient: false, fhirBase: '' });
+    assertMembershipsProvide(policy, resources as ProjectMembership[]);
   }
 
   private present(resourceType: string, id: string, current: StoredVersion | undefined): Resource {
@@ -232,14 +307,20 @@ export class Repository {
     if (current.deleted || !current.resource) {
       throw gone(`${resourceType}/${id} was deleted`);
     }
-    return redactSecrets(current.resource);
+    return this.guard.output(current.resource);
   }
 
   private async write(tx: Queryable, resource: Resource, current: StoredVersion | undefined, method: WriteMethod): Promise<Resource> {
-    return redactSecrets(await writeResource(this.deps, this.scope, tx, resource, current, method));
+    if (resource.resourceType === 'AccessPolicy') {
+      assertValidPolicy(resource as Resource & { resourceType: 'AccessPolicy' });
+    }
+    return this.guard.output(await writeResource(this.deps, this.scope, tx, resource, current, method));
   }
 
 }
+
+/** History under a policy reads versions in batches of at least this many to fill a page. */
+const HISTORY_BATCH = 100;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

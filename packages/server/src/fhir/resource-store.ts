@@ -7,7 +7,8 @@ import type { Resource } from '@medplum/fhirtypes';
 import type { Database, Queryable } from '../db/database.js';
 import type { Scope } from './scope.js';
 import type { CompiledSearch } from './search/compile-search.js';
-import type { ProjectQuery } from './search/include-sql.js';
+import type { ProjectQuery, RowRestriction } from './search/include-sql.js';
+import { SqlParams } from './search/sql.js';
 import type { IndexRows } from './search/index-rows.js';
 import { deleteIndexRows, writeIndexRows } from './search/index-writer.js';
 import type { Cursor } from './search/paging.js';
@@ -51,6 +52,8 @@ export interface HistoryQuery {
   beforeSeq?: string;
   /** Types left out (a system history for a caller who may not read them). */
   excludeTypes?: readonly string[];
+  /** The caller's access policy on the resources' current rows (src/fhir/access-policy/policy-sql.ts). */
+  restrict?: RowRestriction;
   limit: number;
 }
 
@@ -144,26 +147,44 @@ export class ResourceStore {
     );
   }
 
-  /** Versions newest first: of one resource, of one type, or of the whole project. */
+  /**
+   * Versions newest first: of one resource, of one type, or of the whole project. `restrict`
+   * (an access policy) keeps only versions of resources whose current row satisfies it.
+   */
   async history(scope: Scope, query: HistoryQuery): Promise<StoredVersion[]> {
-    const params: unknown[] = [scope.projectId];
-    const where = ['project_id = $1'];
-    const add = (clause: (n: number) => string, value: unknown): void => {
-      params.push(value);
-      where.push(clause(params.length));
-    };
-    if (query.resourceType !== undefined) add((n) => `resource_type = $${n}`, query.resourceType);
-    if (query.id !== undefined) add((n) => `id = $${n}`, query.id);
-    if (query.since !== undefined) add((n) => `last_updated >= $${n}`, query.since);
-    if (query.until !== undefined) add((n) => `last_updated <= $${n}`, query.until);
-    if (query.beforeSeq !== undefined) add((n) => `seq < $${n}`, query.beforeSeq);
-    if (query.excludeTypes?.length) add((n) => `resource_type <> ALL($${n}::text[])`, query.excludeTypes);
-    params.push(query.limit);
+    const params = new SqlParams(1);
+    const where = ['h.project_id = $1'];
+    const restricted = query.restrict?.(params, 'r');
+    if (restricted !== undefined) {
+      where.push(`EXISTS (SELECT 1 FROM resource r WHERE r.project_id = $1 AND r.resource_type = h.resource_type AND r.id = h.id AND NOT r.deleted AND ${restricted})`);
+    }
+    if (query.resourceType !== undefined) where.push(`h.resource_type = ${params.add(query.resourceType, 'text')}`);
+    if (query.id !== undefined) where.push(`h.id = ${params.add(query.id, 'text')}`);
+    if (query.since !== undefined) where.push(`h.last_updated >= ${params.add(query.since, 'timestamptz')}`);
+    if (query.until !== undefined) where.push(`h.last_updated <= ${params.add(query.until, 'timestamptz')}`);
+    if (query.beforeSeq !== undefined) where.push(`h.seq < ${params.add(query.beforeSeq, 'bigint')}`);
+    if (query.excludeTypes?.length) where.push(`h.resource_type <> ALL(${params.add(query.excludeTypes, 'text[]')})`);
+    const limit = params.add(query.limit, 'integer');
     const { rows } = await this.db.query<Row>(
-      `SELECT ${COLUMNS}, seq, method FROM resource_history WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT $${params.length}`,
-      params,
+      `SELECT h.resource_type, h.id, h.version_id, h.last_updated, h.deleted, h.content, h.seq, h.method FROM resource_history h
+        WHERE ${where.join(' AND ')} ORDER BY h.seq DESC LIMIT ${limit}`,
+      [scope.projectId, ...params.values],
     );
     return rows.map(toStored);
+  }
+
+  /**
+   * Whether the current, not deleted row of a resource satisfies `condition` (an access
+   * policy's predicate over the row `r`, its type `$2`), seen from `q` (a transaction sees its own writes).
+   */
+  async rowSatisfies(scope: Scope, resourceType: string, id: string, condition: (params: SqlParams) => string, q: Queryable = this.db): Promise<boolean> {
+    const params = new SqlParams(2);
+    const where = condition(params);
+    const { rows } = await q.query(
+      `SELECT 1 FROM resource r WHERE r.project_id = $1 AND r.resource_type = $2 AND r.id = ${params.add(id, 'text')} AND NOT r.deleted AND ${where}`,
+      [scope.projectId, resourceType, ...params.values],
+    );
+    return rows.length > 0;
   }
 
   /** Current Users of the scope's project with this email (compared lower-cased). */

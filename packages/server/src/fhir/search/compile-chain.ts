@@ -40,18 +40,24 @@ function compileCriterion(criterion: Criterion, params: SqlParams, ctx: CompileC
   return 'kind' in criterion ? compileLinked(criterion, params, ctx, row) : compileFilter(criterion, params, ctx, row);
 }
 
-/** The current rows of `type` (placeholder) in the project that satisfy `criterion`, as `SELECT alias.id ...`. */
-function matchingIds(prefix: string, type: string, criterion: Criterion, params: SqlParams, ctx: CompileContext): string {
+/**
+ * The current rows of `typeName` (placeholder `type`) in the project that satisfy `criterion`
+ * and the caller's access policy on that type, as `SELECT alias.id ...`: a chain or `_has`
+ * never learns anything about a resource the caller could not search for directly.
+ */
+function matchingIds(prefix: string, typeName: string, type: string, criterion: Criterion, params: SqlParams, ctx: CompileContext): string {
   const a = `${prefix}${params.values.length}`;
-  const condition = compileCriterion(criterion, params, ctx, { alias: a, type });
-  return `SELECT ${a}.id FROM resource ${a} WHERE ${a}.project_id = $1 AND ${a}.resource_type = ${type} AND NOT ${a}.deleted AND ${condition}`;
+  const row = { alias: a, type };
+  const condition = compileCriterion(criterion, params, ctx, row);
+  const access = ctx.access?.conditionFor(typeName, params, ctx, row);
+  return `SELECT ${a}.id FROM resource ${a} WHERE ${a}.project_id = $1 AND ${a}.resource_type = ${type} AND NOT ${a}.deleted AND ${condition}${access === undefined ? '' : ` AND ${access}`}`;
 }
 
 function compileChain(chain: ChainFilter, params: SqlParams, ctx: CompileContext, row: RowRef): string {
   const code = params.add(chain.reference.code);
   const branches = chain.targets.map(({ type, criterion }) => {
     const target = params.add(type);
-    return `(s.target_type = ${target} AND s.target_id = ANY(ARRAY(${matchingIds('c', target, criterion, params, ctx)})))`;
+    return `(s.target_type = ${target} AND s.target_id = ANY(ARRAY(${matchingIds('c', type, target, criterion, params, ctx)})))`;
   });
   return `${row.alias}.id = ANY(ARRAY(SELECT s.resource_id FROM search_reference s
      WHERE s.project_id = $1 AND s.resource_type = ${row.type} AND s.code = ${code} AND ${or(branches)}))`;
@@ -62,5 +68,5 @@ function compileHas(has: HasFilter, params: SqlParams, ctx: CompileContext, row:
   const source = params.add(has.sourceType);
   return `${row.alias}.id = ANY(ARRAY(SELECT s.target_id FROM search_reference s
      WHERE s.project_id = $1 AND s.resource_type = ${source} AND s.code = ${code} AND s.target_type = ${row.type}
-       AND s.resource_id = ANY(ARRAY(${matchingIds('h', source, has.criterion, params, ctx)}))))`;
+       AND s.resource_id = ANY(ARRAY(${matchingIds('h', has.sourceType, source, has.criterion, params, ctx)}))))`;
 }

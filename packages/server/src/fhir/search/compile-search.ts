@@ -38,6 +38,11 @@ export function compileSearch(request: SearchRequest, ctx: CompileContext): Comp
     ...request.linked.map((l) => compileLinked(l, params, ctx, ROOT_ROW)),
     ...(request.compartment ? [compileCompartment(request.compartment, params, ROOT_ROW)] : []),
   ];
+  // The caller's access policy on the searched type: paging, _total and counts see only what it allows.
+  const access = ctx.access?.conditionFor(request.resourceType, params, ctx, ROOT_ROW);
+  if (access !== undefined) {
+    where.push(access);
+  }
   const whereParamCount = params.values.length;
   const sort = request.sort.map((key) => compileSort(key, params));
   return { resourceType: request.resourceType, where, sort, params, whereParamCount };

@@ -20,7 +20,7 @@ import type { Scope } from '../scope.js';
 import { searchEntry, truncatedIncludes } from './bundle.js';
 import { patientCompartment } from './compartment.js';
 import { fetchIncludes } from './include.js';
-import { selectRelated, type ProjectQuery } from './include-sql.js';
+import { selectRelated, type ProjectQuery, type RowRestriction } from './include-sql.js';
 import type { IncludeSpec } from './parse-include.js';
 import { MAX_COUNT } from './parse.js';
 import { SqlParams } from './sql.js';
@@ -71,21 +71,22 @@ export interface EverythingPage {
   next?: string;
 }
 
-export async function executeEverything(store: ResourceStore, scope: Scope, patient: Resource, request: EverythingRequest): Promise<EverythingPage> {
+/** `restrict`: the caller's access policy on the compartment's rows and the referenced ones (policy-sql.ts). */
+export async function executeEverything(store: ResourceStore, scope: Scope, patient: Resource, request: EverythingRequest, restrict?: RowRestriction): Promise<EverythingPage> {
   const withPatient = request.cursor === undefined && wanted(request, 'Patient') && (!request.since || new Date(patient.meta?.lastUpdated ?? 0) >= request.since);
   const limit = request.count - (withPatient ? 1 : 0);
-  const rows = limit <= 0 ? [] : await store.searchRelated(scope, buildEverythingQuery(patient.id as string, request, limit + 1));
+  const rows = limit <= 0 ? [] : await store.searchRelated(scope, buildEverythingQuery(patient.id as string, request, limit + 1, restrict));
   const page = rows.slice(0, limit).map((r) => r.resource as Resource);
   const resources = request.count === 0 ? [] : [...(withPatient ? [patient] : []), ...page];
   const last = page[page.length - 1];
   const next = rows.length > limit && last ? encodeEverythingCursor(last) : undefined;
   const referenced: IncludeSpec[] = [{ reverse: false, iterate: false }];
   const unreadable = [...request.unreadable, ...[...knownResourceTypes()].filter((t) => !REFERENCED_TYPES.includes(t))];
-  const includes = resources.length > 0 ? await fetchIncludes(store, scope, referenced, resources, unreadable) : { resources: [], truncated: false };
+  const includes = resources.length > 0 ? await fetchIncludes(store, scope, referenced, resources, unreadable, restrict) : { resources: [], truncated: false };
   return { resources, included: includes.resources, includesTruncated: includes.truncated, ...(next ? { next } : {}) };
 }
 
-export function buildEverythingQuery(patientId: string, request: EverythingRequest, limit: number): ProjectQuery {
+export function buildEverythingQuery(patientId: string, request: EverythingRequest, limit: number, restrict?: RowRestriction): ProjectQuery {
   const params = new SqlParams(1);
   const pairs = [...patientCompartment()].filter(([type]) => wanted(request, type) && !request.unreadable.includes(type)).flatMap(([type, codes]) => codes.map((code) => [type, code] as const));
   const id = params.add(patientId, 'text');
@@ -96,6 +97,8 @@ export function buildEverythingQuery(patientId: string, request: EverythingReque
   const conditions = [`NOT (r.resource_type = 'Patient' AND r.id = ${id})`];
   if (request.since) conditions.push(`r.last_updated >= ${params.add(request.since, 'timestamptz')}`);
   if (request.cursor) conditions.push(`(r.resource_type, r.id) > (${params.add(request.cursor.type, 'text')}, ${params.add(request.cursor.id, 'text')})`);
+  const restricted = restrict?.(params, 'r');
+  if (restricted !== undefined) conditions.push(restricted);
   return { sql: selectRelated(inCompartment, conditions, params.add(limit, 'integer')), params: params.values };
 }
 

@@ -9,6 +9,7 @@ import type { ResourceStore, SearchRow } from '../resource-store.js';
 import type { Scope } from '../scope.js';
 import { compileSearch, type CompiledSearch } from './compile-search.js';
 import { fetchIncludes } from './include.js';
+import type { RowRestriction } from './include-sql.js';
 import { decodeCursor, encodeCursor, type Cursor } from './paging.js';
 import type { SearchRequest } from './parse.js';
 import type { CompileContext } from './sql.js';
@@ -35,7 +36,7 @@ export async function executeSearch(store: ResourceStore, scope: Scope, request:
   const cursor = request.cursor === undefined ? undefined : decodeCursor(request.cursor, compiled.sort);
   const page = request.count === 0 ? { rows: [], hasMore: false } : await fetchPage(store, scope, compiled, request.count, cursor);
   const resources = page.rows.map((r) => r.version.resource as Resource);
-  const includes = request.includes.length > 0 && resources.length > 0 ? await fetchIncludes(store, scope, request.includes, resources, request.unreadable) : undefined;
+  const includes = request.includes.length > 0 && resources.length > 0 ? await fetchIncludes(store, scope, request.includes, resources, request.unreadable, restrictionOf(ctx)) : undefined;
   const result: SearchResult = {
     request,
     resources,
@@ -45,6 +46,12 @@ export async function executeSearch(store: ResourceStore, scope: Scope, request:
   };
   const total = await countIfAsked(store, scope, compiled, request, cursor, page.hasMore, page.rows.length);
   return total === undefined ? result : { ...result, total };
+}
+
+/** The caller's policy on rows of any type (includes), from the compile context. */
+export function restrictionOf(ctx: CompileContext): RowRestriction | undefined {
+  const access = ctx.access;
+  return access ? (params, alias) => access.conditionForAnyType(params, ctx, alias) : undefined;
 }
 
 async function fetchPage(store: ResourceStore, scope: Scope, compiled: CompiledSearch, count: number, cursor: Cursor | undefined): Promise<{ rows: SearchRow[]; hasMore: boolean }> {

@@ -31,7 +31,12 @@ export interface RelatedQuery {
   /** `Type/id` of the resources already in the Bundle. */
   exclude: string[];
   limit: number;
+  /** The caller's access policy on the rows read (`r`), when one narrows it (src/fhir/access-policy/policy-sql.ts). */
+  restrict?: RowRestriction;
 }
+
+/** An extra condition on the resource row `alias` of any type; undefined when nothing is restricted. */
+export type RowRestriction = (params: SqlParams, alias: string) => string | undefined;
 
 const COLUMNS = 'r.resource_type, r.id, r.version_id, r.last_updated, r.deleted, r.content';
 
@@ -73,6 +78,10 @@ function finish(related: string, query: RelatedQuery, params: SqlParams): Projec
     `r.resource_type <> ALL(${params.add(query.unreadable, 'text[]')})`,
     `(r.resource_type || '/' || r.id) <> ALL(${params.add(query.exclude, 'text[]')})`,
   ];
+  const restricted = query.restrict?.(params, 'r');
+  if (restricted !== undefined) {
+    conditions.push(restricted);
+  }
   return { sql: selectRelated(related, conditions, params.add(query.limit, 'integer')), params: params.values };
 }
 

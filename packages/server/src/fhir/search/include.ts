@@ -12,7 +12,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type { ResourceStore } from '../resource-store.js';
 import type { Scope } from '../scope.js';
-import { buildIncludeQuery, buildRevincludeQuery, type FollowedParam } from './include-sql.js';
+import { buildIncludeQuery, buildRevincludeQuery, type FollowedParam, type RowRestriction } from './include-sql.js';
 import type { IncludeSpec } from './parse-include.js';
 import { referenceParamsOf, referencesTo } from './reference-params.js';
 
@@ -31,6 +31,7 @@ export async function fetchIncludes(
   specs: IncludeSpec[],
   matches: Resource[],
   unreadable: readonly string[],
+  restrict?: RowRestriction,
 ): Promise<IncludeResult> {
   const seen = new Set(matches.map(referenceOf));
   const included: Resource[] = [];
@@ -45,7 +46,7 @@ export async function fetchIncludes(
       }
       const room = MAX_INCLUDED - included.length - found.length;
       const build = reverse ? buildRevincludeQuery : buildIncludeQuery;
-      const rows = await store.searchRelated(scope, build({ follow, from: current.map(referenceOf), unreadable, exclude: [...seen], limit: room + 1 }));
+      const rows = await store.searchRelated(scope, build({ follow, from: current.map(referenceOf), unreadable, exclude: [...seen], limit: room + 1, restrict }));
       for (const row of rows.slice(0, room)) {
         const resource = row.resource as Resource;
         seen.add(referenceOf(resource));

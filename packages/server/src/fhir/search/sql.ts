@@ -4,6 +4,7 @@
  * caller's project and `$2` the resource type: the store supplies both (from the Scope), so a
  * compiled search has no way to name another tenant.
  */
+import type { AccessCheck } from '../access-policy/policy-sql.js';
 
 /**
  * Numbered parameters after the store's: by default after two ($1 project, $2 resource type);
@@ -64,9 +65,15 @@ export function and(conditions: string[]): string {
   return conditions.length === 1 ? (conditions[0] as string) : `(${conditions.join(' AND ')})`;
 }
 
-/** What compiling needs besides the request: our base URL (absolute references) and the time (`ap`). */
+/**
+ * What compiling needs besides the request: our base URL (absolute references), the time
+ * (`ap`), and the caller's access policy (src/fhir/access-policy/policy-sql.ts), which every
+ * row a search reaches must satisfy: the searched one, each chain and `_has` level, includes.
+ */
 export interface CompileContext {
   /** `http://host/fhir/R4/`, with the trailing slash. */
   fhirBase: string;
   now: Date;
+  /** Absent: no policy narrows the caller (admins, members without a policy, the server). */
+  access?: AccessCheck;
 }

@@ -10,6 +10,7 @@ import { scopesAllow } from '../../auth/smart-scopes.js';
 import { knownResourceTypes } from '../definitions.js';
 import { outcomeError } from '../outcomes.js';
 import { unreadableTypes } from '../protected-types.js';
+import { typesOutsidePolicy } from '../access-policy/policy-sql.js';
 
 /** What a member who is not an admin may not read: the safe default. */
 export const MEMBER_UNREADABLE: readonly string[] = unreadableTypes({ admin: false, superAdmin: false } as RequestContext);
@@ -22,11 +23,12 @@ export function assertReadable(unreadable: readonly string[], type: string, name
 }
 
 /**
- * The types a search by this caller may not reach: the protected types (protected-types.ts)
- * and, when the token carries SMART resource scopes, every type they do not grant search on.
+ * The types a search by this caller may not reach: the protected types (protected-types.ts),
+ * the types its access policy grants no search on, and, when the token carries SMART
+ * resource scopes, every type they do not grant search on.
  */
 export function unreadableInSearch(ctx: RequestContext): string[] {
-  const denied = new Set(unreadableTypes(ctx));
+  const denied = new Set([...unreadableTypes(ctx), ...typesOutsidePolicy(ctx, 'search')]);
   if (ctx.scopes) {
     for (const type of knownResourceTypes()) {
       if (!scopesAllow(ctx.scopes, type, 'search')) {
