@@ -3,5 +3,7 @@ import type { AdminPart } from './admin-routes.js';
 import { projectRoutes } from './project-routes.js';
 import { clientRoutes } from './client-routes.js';
 import { botRoutes } from './bot-routes.js';
+import { inviteRoutes } from './invite-routes.js';
+import { explainRoutes } from './explain-routes.js';
 
-export const ADMIN_PARTS: AdminPart[] = [projectRoutes, clientRoutes, botRoutes];
+export const ADMIN_PARTS: AdminPart[] = [projectRoutes, clientRoutes, botRoutes, inviteRoutes, explainRoutes];

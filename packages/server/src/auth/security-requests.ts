@@ -134,7 +134,7 @@ export async function requestPasswordReset(
 }
 
 /** Marks the user's other unused reset and invite links used: once a password is set, older links stop working. */
-async function retireOpenRequests(deps: LoginFlowDeps, tx: Queryable, userId: string): Promise<void> {
+export async function retireOpenRequests(deps: LoginFlowDeps, tx: Queryable, userId: string): Promise<void> {
   const { rows } = await tx.query<{ id: string }>(
     `SELECT id FROM resource
       WHERE project_id = $1 AND resource_type = 'UserSecurityRequest' AND NOT deleted

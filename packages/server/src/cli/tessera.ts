@@ -7,6 +7,7 @@
  *   outbox [--limit N] [--to E]     list mail kept in the database outbox (no SMTP_URL)
  *   import --project P <file|folder>...  load Bundles (.json) and NDJSON into a project
  *   members list|remove|restore --project P [id]  list, remove or restore a project's members
+ *   invite --project P (--file rows.csv|.ndjson|.json | --email E --first-name F --last-name L)  invite people
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '../config.js';
@@ -18,6 +19,7 @@ import { serve } from './serve.js';
 import { outboxCommand, OutboxCommandError } from './outbox.js';
 import { importCommand } from './import.js';
 import { membersCommand } from './members.js';
+import { inviteCommand } from './invite.js';
 
 type Command = (config: Config, args: string[]) => Promise<void>;
 
@@ -88,6 +90,7 @@ const commands: Record<string, Command> = {
   outbox: outboxCommand,
   import: importCommand,
   members: membersCommand,
+  invite: inviteCommand,
 };
 
 export async function runCli(argv: string[]): Promise<number> {
