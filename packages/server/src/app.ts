@@ -4,9 +4,10 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { AppDeps } from './deps.js';
-import { FHIR_JSON, registerErrorHandlers, sendFrameworkError } from './http/errors.js';
+import { registerErrorHandlers, sendFrameworkError } from './http/errors.js';
 import { registerJsonParsers } from './http/json-body.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
+import { registerWebApp } from './http/web-app.js';
 import { fhirRoutes } from './fhir/routes.js';
 import { loadDefinitions } from './fhir/definitions.js';
 import { SERVER_VERSION } from './version.js';
@@ -20,10 +21,13 @@ import { oauthRoutes } from './oauth/oauth-routes.js';
 import { discoveryRoutes } from './oauth/discovery-routes.js';
 import { adminRoutes } from './admin/admin-routes.js';
 import { ADMIN_PARTS } from './admin/parts.js';
+import { settleAuditWrites } from './audit/sign-in-audit.js';
 
 export interface BuildAppOptions {
   /** Fastify's logger: false in tests, pino options in main. */
   logger?: boolean | { level: string };
+  /** The built web app's folder (default: packages/app/dist). */
+  webAppDir?: string;
 }
 
 export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Promise<FastifyInstance> {
@@ -68,6 +72,9 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
     bundleMaxEntries: deps.config.bundleMaxEntries,
   });
 
+  // Failed sign-ins are audited just after their answer (src/audit/sign-in-audit.ts): wait for those writes before the database closes.
+  app.addHook('onClose', async () => settleAuditWrites(deps.db));
+
   const throttle = new LoginThrottle(deps, throttleSettingsFrom(deps.config));
   scheduleThrottleCleanup(app, throttle);
   const authDeps = { db: deps.db, store, clock: deps.clock, random: deps.random, keys: deps.keys, issuer, hasher: deps.hasher, throttle };
@@ -94,9 +101,9 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
     parts: ADMIN_PARTS,
   });
 
-  app.get('/', async (_request, reply) => {
-    reply.type(FHIR_JSON).send({ server: 'Tessera', version: SERVER_VERSION, fhir: `${deps.config.baseUrl}fhir/R4` });
-  });
+  // The web app at `/` and its pages (SPA fallback for unmatched browser GETs); the service's
+  // own information is at /healthz and /fhir/R4/metadata.
+  registerWebApp(app, options.webAppDir !== undefined ? { dir: options.webAppDir } : {});
 
   return app;
 }

@@ -83,6 +83,8 @@ export interface StartOptions {
   followRealTime?: boolean;
   /** Redis for the throttle (REDIS_URL, REDIS_KEY_PREFIX): default `testRedis()`; false for none. */
   redis?: { url: string; keyPrefix: string } | false;
+  /** The built web app's folder (src/http/web-app.ts); default: packages/app/dist. */
+  webAppDir?: string;
 }
 
 export async function startTestServer(options: StartOptions = {}): Promise<TestServer> {
@@ -93,7 +95,7 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
   const clock = new FakeClock(Date.now(), options.followRealTime);
   const db = options.db ?? (await openTestDatabase());
   const deps = await openDeps(config, { db, clock });
-  const app = await buildApp(deps);
+  const app = await buildApp(deps, options.webAppDir !== undefined ? { webAppDir: options.webAppDir } : {});
   // Closing the app closes its Redis client too, also for tests that close only the app (a shared database).
   app.addHook('onClose', async () => closeRedis(deps.redis));
   await app.listen({ port, host: '127.0.0.1' });
