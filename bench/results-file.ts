@@ -33,6 +33,10 @@ const START = '<!-- bench-run -->';
 const END = '<!-- /bench-run -->';
 export const SEARCH_START = '<!-- bench-search-run -->';
 export const SEARCH_END = '<!-- /bench-search-run -->';
+/** The bulk invite figure (bench/invite-run.ts), carried over verbatim under its heading. */
+const INVITE_HEADING = '## Bulk invite (`npm run bench:invite`)';
+const INVITE_START = '<!-- bench-invite-run -->';
+const INVITE_END = '<!-- /bench-invite-run -->';
 const KEEP_PREVIOUS = 4;
 
 const HOW_TO_READ = `## How to read this
@@ -191,6 +195,10 @@ export function writeResultsFile(path: string, update: { run?: string; searchRun
   parts.push('', SEARCH_HOW_TO_READ, '', '### Latest search run', '', searchRuns[0] ?? 'No run of `npm run bench:search` recorded yet.');
   if (searchRuns.length > 1) {
     parts.push('', '### Previous search runs', '', searchRuns.slice(1).join('\n\n'));
+  }
+  const invite = readBlocks(path, INVITE_START, INVITE_END)[0];
+  if (invite !== undefined) {
+    parts.push('', INVITE_HEADING, '', invite);
   }
   writeFileSync(path, `${parts.join('\n')}\n`);
 }
