@@ -69,7 +69,7 @@ describe('web app serving', () => {
       assert.match(res.headers.get('content-type') ?? '', /json/, path);
     }
     const health = await get(server, '/healthz', HTML);
-    assert.equal((await health.json()).ok, true);
+    assert.equal(((await health.json()) as { ok: boolean }).ok, true);
   });
 
   it('never serves a file outside the build', async () => {
