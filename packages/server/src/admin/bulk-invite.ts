@@ -14,6 +14,7 @@ import type { BulkRow } from './bulk-invite-input.js';
 import { parseInviteBody } from './invite-input.js';
 import { sendInviteMail, type MailStatus } from './invite-mail.js';
 import { inviteMember, type InviteDeps, type Inviter } from './invite-service.js';
+import { analyzeTables } from '../db/analyze.js';
 
 export interface BulkRowResult {
   row: number;
@@ -75,7 +76,7 @@ async function inviteRow(deps: BulkDeps, inviter: Inviter, project: Stored<Proje
  */
 const ANALYZE_AT = [500, 2000];
 const ANALYZE_EVERY = 5000;
-const LOOKUP_TABLES = ['resource', 'search_string', 'search_token', 'search_reference'];
+const LOOKUP_TABLES = ['resource', 'search_string', 'search_token', 'search_reference'] as const;
 
 function analyzeDue(done: number): boolean {
   return ANALYZE_AT.includes(done) || (done > 0 && done % ANALYZE_EVERY === 0);
@@ -127,7 +128,7 @@ export async function bulkInvite(deps: BulkDeps, inviter: Inviter, project: Stor
     while (next < groups.length && !failed) {
       for (const index of groups[next++] as number[]) {
         if (analyzeDue(started++)) {
-          for (const table of LOOKUP_TABLES) await deps.db.exec(`ANALYZE ${table}`);
+          await analyzeTables(deps.db, LOOKUP_TABLES);
         }
         const result = await inviteRow(deps, inviter, project, rows[index] as BulkRow).catch((err: unknown) => {
           failed = true;

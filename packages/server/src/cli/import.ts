@@ -14,7 +14,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Config } from '../config.js';
-import type { Database } from '../db/database.js';
+import { analyzeTables } from '../db/analyze.js';
 import { lockDataDir } from '../db/data-dir-lock.js';
 import { loadDefinitions } from '../fhir/definitions.js';
 import { SystemRepository } from '../fhir/system-repository.js';
@@ -93,7 +93,7 @@ export async function runImportCommand(config: Config, args: string[], io: Impor
       if (summary.resources > 0) {
         // Fresh planner statistics: without them the planner guesses on the new rows (PGlite has no autovacuum).
         io.progress.write('Updating the query planner statistics (ANALYZE)...\n');
-        await analyzeResourceTables(deps.db);
+        await analyzeTables(deps.db);
       }
       io.print(formatSummary(summary, seconds));
       return summary.errors.length > 0 ? 1 : 0;
@@ -151,23 +151,4 @@ export function formatSummary(summary: ImportSummary, seconds: number): string {
 // Messages can quote file contents; control characters must not reach the operator's terminal.
 function printable(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '\uFFFD');
-}
-
-/** The tables an import fills; ANALYZE takes a sample of each, seconds even at millions of rows. */
-export const IMPORTED_TABLES = [
-  'resource',
-  'resource_history',
-  'search_token',
-  'search_string',
-  'search_reference',
-  'search_date',
-  'search_number',
-  'search_quantity',
-  'search_uri',
-] as const;
-
-export async function analyzeResourceTables(db: Database): Promise<void> {
-  for (const table of IMPORTED_TABLES) {
-    await db.exec(`ANALYZE ${table}`);
-  }
 }
