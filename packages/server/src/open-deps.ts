@@ -27,6 +27,8 @@ export interface OpenDepsOptions {
   random?: AppDeps['random'];
   /** A mailer of the test's own (one that records what it was given); otherwise SMTP or the outbox, from the config. */
   mailer?: Mailer;
+  /** The password hasher (default: argon2id); tests wrap it to count verifications. */
+  hasher?: AppDeps['hasher'];
   onMigration?: MigrationProgress;
   /** Where Redis outages are reported (default: stderr). */
   log?: (line: string) => void;
@@ -45,7 +47,7 @@ export async function openDeps(config: Config, options: OpenDepsOptions = {}): P
     const throttleStore = redis
       ? new RedisThrottleStore(redis, config.redisKeyPrefix, (err) => log(`Sign-in refused (503): Redis did not answer: ${(err as Error).message}`))
       : new DatabaseThrottleStore(db);
-    return { config, db, clock, random, keys, hasher: argon2Hasher, store: new ResourceStore(db), mailer, redis, throttleStore };
+    return { config, db, clock, random, keys, hasher: options.hasher ?? argon2Hasher, store: new ResourceStore(db), mailer, redis, throttleStore };
   } catch (err) {
     if (!options.db) {
       await db.close().catch(() => undefined);

@@ -85,6 +85,8 @@ export interface StartOptions {
   redis?: { url: string; keyPrefix: string } | false;
   /** The built web app's folder (src/http/web-app.ts); default: packages/app/dist. */
   webAppDir?: string;
+  /** The password hasher (default: argon2id). */
+  hasher?: AppDeps['hasher'];
 }
 
 export async function startTestServer(options: StartOptions = {}): Promise<TestServer> {
@@ -94,7 +96,7 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
   const config: Config = loadConfig({ PORT: String(port), BASE_URL: `http://127.0.0.1:${port}/`, LOG_LEVEL: 'silent', ...redisEnv, ...options.env });
   const clock = new FakeClock(Date.now(), options.followRealTime);
   const db = options.db ?? (await openTestDatabase());
-  const deps = await openDeps(config, { db, clock });
+  const deps = await openDeps(config, { db, clock, ...(options.hasher ? { hasher: options.hasher } : {}) });
   const app = await buildApp(deps, options.webAppDir !== undefined ? { webAppDir: options.webAppDir } : {});
   // Closing the app closes its Redis client too, also for tests that close only the app (a shared database).
   app.addHook('onClose', async () => closeRedis(deps.redis));
