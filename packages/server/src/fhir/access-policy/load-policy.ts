@@ -16,11 +16,13 @@ import type { AccessPolicy, AccessPolicyResource, ProjectMembership, Reference }
 import type { Criterion } from '../search/parse-chain.js';
 import { parseSearchRequest, type SearchFilter } from '../search/parse.js';
 import { SERVER_ONLY } from '../protected-types.js';
-import { ALL_INTERACTIONS, READ_INTERACTIONS, type MemberPolicy, type PolicyCriteria, type PolicyEntry, type PolicyInteraction } from './member-policy.js';
+import { ALL_INTERACTIONS, READ_INTERACTIONS, type IpAccessRule, type MemberPolicy, type PolicyCriteria, type PolicyEntry, type PolicyInteraction } from './member-policy.js';
 
 /** An entry as parsed from the stored policy, placeholders still in. */
-interface ParsedEntry extends Omit<PolicyEntry, 'policy' | 'criteria'> {
+interface ParsedEntry extends Omit<PolicyEntry, 'policy' | 'criteria' | 'compartment'> {
   criteria?: PolicyCriteria;
+  /** The compartment reference as written (`%patient`), substituted per member. */
+  compartment?: string;
 }
 
 const PLACEHOLDER = /%([A-Za-z][A-Za-z0-9_-]*(?:\.id)?)/g;
@@ -64,6 +66,8 @@ function parsePolicy(policy: AccessPolicy): ParsedEntry[] {
   const entries: ParsedEntry[] = [];
   (policy.resource ?? []).forEach((entry, index) => {
     if (!entry.resourceType) return;
+    // The entry's own (deprecated) compartment, else the policy's.
+    const compartment = entry.compartment?.reference ?? policy.compartment?.reference;
     let criteria: PolicyCriteria | undefined;
     if (entry.criteria) {
       try {
@@ -80,6 +84,8 @@ function parsePolicy(policy: AccessPolicy): ParsedEntry[] {
       interactions: entryInteractions(entry),
       hiddenFields: entry.hiddenFields ?? [],
       readonlyFields: entry.readonlyFields ?? [],
+      writeConstraints: (entry.writeConstraint ?? []).flatMap((c) => (c.expression ? [c.expression] : [])),
+      ...(compartment ? { compartment } : {}),
     });
   });
   return entries;
@@ -145,6 +151,20 @@ function substituteValue(value: string, values: ReadonlyMap<string, string>): st
   });
 }
 
+/** A reference as written in a policy (`%patient`, `Patient/%patient.id`), substituted; undefined when a parameter is missing. */
+function substituteReference(text: string, values: ReadonlyMap<string, string>): string | undefined {
+  try {
+    return text.replace(PLACEHOLDER, (_m, name: string) => {
+      const found = values.get(name);
+      if (found === undefined) throw new MissingParameter(name);
+      return found;
+    });
+  } catch (err) {
+    if (err instanceof MissingParameter) return undefined;
+    throw err;
+  }
+}
+
 function substituteFilter(filter: SearchFilter, values: ReadonlyMap<string, string>): SearchFilter {
   return { ...filter, values: filter.values.map((v) => substituteValue(v, values)) };
 }
@@ -182,16 +202,26 @@ export function buildMemberPolicy(projectId: string, membership: ProjectMembersh
     return undefined;
   }
   const entries: PolicyEntry[] = [];
+  const ipAccessRules: IpAccessRule[] = [];
   for (const item of access) {
     const id = item.policy?.reference?.startsWith('AccessPolicy/') ? item.policy.reference.slice('AccessPolicy/'.length) : undefined;
     const policy = policies.find((p) => p.id === id);
     if (!policy) continue;
     const values = parameterValues(membership, item.parameter);
+    const source: Reference = { reference: `AccessPolicy/${policy.id}`, ...(policy.name ? { display: policy.name } : {}) };
     for (const parsed of cachedParse(projectId, policy)) {
       const criteria = parsed.criteria && substitute(parsed.criteria, values);
       if (parsed.criteria && !criteria) continue;
-      entries.push({ ...parsed, policy: { reference: `AccessPolicy/${policy.id}`, ...(policy.name ? { display: policy.name } : {}) }, ...(criteria ? { criteria } : {}) });
+      const { compartment: written, ...rest } = parsed;
+      const compartment = written === undefined ? undefined : substituteReference(written, values);
+      if (written !== undefined && compartment === undefined) continue;
+      entries.push({ ...rest, policy: source, ...(criteria ? { criteria } : {}), ...(compartment ? { compartment: { reference: compartment } } : {}) });
+    }
+    for (const rule of policy.ipAccessRule ?? []) {
+      // A rule without a value or a known action matches nothing.
+      if (!rule.value || (rule.action !== 'allow' && rule.action !== 'block')) continue;
+      ipAccessRules.push({ policy: source, ...(rule.name ? { name: rule.name } : {}), value: rule.value, action: rule.action });
     }
   }
-  return { entries };
+  return { entries, ipAccessRules };
 }

@@ -40,10 +40,34 @@ export interface PolicyEntry {
   interactions: ReadonlySet<PolicyInteraction>;
   hiddenFields: readonly string[];
   readonlyFields: readonly string[];
+  /**
+   * `writeConstraint[].expression`: FHIRPath expressions, each of which must be true of a
+   * write this entry allows (`%before` the stored resource or empty on create, `%after` the
+   * new one; the resource itself is the context). Enforced by write-constraint.ts.
+   */
+  writeConstraints: readonly string[];
+  /**
+   * The compartment this entry is limited to: the entry's own (deprecated) `compartment`, or its
+   * policy's `compartment`, with parameters substituted (`%patient` -> `Patient/123`).
+   * Enforced in SQL with the entry's criteria (policy-sql.ts).
+   */
+  compartment?: Reference;
+}
+
+/** `AccessPolicy.ipAccessRule[]`: the first rule whose value matches the client's address decides. */
+export interface IpAccessRule {
+  /** The AccessPolicy the rule comes from. */
+  policy: Reference;
+  name?: string;
+  /** An address, a prefix of one, or `*`. */
+  value: string;
+  action: 'allow' | 'block';
 }
 
 export interface MemberPolicy {
   entries: readonly PolicyEntry[];
+  /** Every policy's rules, in the membership's order (Medplum concatenates them). */
+  ipAccessRules: readonly IpAccessRule[];
 }
 
 /** How much of a type an interaction reaches: all of it, none, or what some entries' criteria select. */
