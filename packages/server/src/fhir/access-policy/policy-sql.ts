@@ -15,7 +15,7 @@ import { compileFilter } from '../search/compile-filter.js';
 import { and, or, type CompileContext, type RowRef, type SqlParams } from '../search/sql.js';
 import { knownResourceTypes } from '../definitions.js';
 import { ADMIN_ONLY } from '../protected-types.js';
-import { typeAccess, type PolicyCriteria, type PolicyHolder, type PolicyInteraction } from './member-policy.js';
+import { typeAccess, type PolicyCriteria, type PolicyEntry, type PolicyHolder, type PolicyInteraction } from './member-policy.js';
 
 /** What compile-*.ts ask about the caller: the condition for a row of one type, of any type. */
 export interface AccessCheck {
@@ -31,6 +31,11 @@ export function compileCriteria(criteria: PolicyCriteria, params: SqlParams, ctx
   return parts.length === 0 ? 'true' : and(parts);
 }
 
+/** One entry's condition on a row: its criteria (and, with policy-compartment work, its compartment); 'true' when it has none. */
+export function compileEntry(entry: PolicyEntry, params: SqlParams, ctx: CompileContext, row: RowRef): string {
+  return entry.criteria ? compileCriteria(entry.criteria, params, ctx, row) : 'true';
+}
+
 /** The AccessCheck of a holder for one interaction (searches and includes use `search`). */
 export function accessCheck(holder: PolicyHolder, interaction: PolicyInteraction): AccessCheck | undefined {
   if (!holder.policy || holder.superAdmin) {
@@ -40,7 +45,7 @@ export function accessCheck(holder: PolicyHolder, interaction: PolicyInteraction
     const access = typeAccess(holder, resourceType, interaction);
     if (access.kind === 'all') return undefined;
     if (access.kind === 'none') return 'false';
-    return or(access.entries.map((e) => compileCriteria(e.criteria as PolicyCriteria, params, ctx, row)));
+    return or(access.entries.map((e) => compileEntry(e, params, ctx, row)));
   };
   const conditionForAnyType = (params: SqlParams, ctx: CompileContext, alias: string): string | undefined => {
     const whole: string[] = [];
