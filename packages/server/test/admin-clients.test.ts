@@ -12,7 +12,7 @@ import type { AccessPolicy, AuditEvent, Bundle, ClientApplication, ProjectMember
 import { expectOutcome } from './expect-outcome.js';
 import { countRows, createMember, fhirClient, type TestMember } from './factories.js';
 import { startTestServer, type TestServer } from './harness.js';
-import { basic, formPost, tokenRequest } from './oauth-fixtures.js';
+import { basic, formPost, memberWithPassword, PASSWORD, pkcePair, tokenRequest } from './oauth-fixtures.js';
 
 type Created = ClientApplication & { id: string; secret: string };
 
@@ -111,8 +111,12 @@ describe('admin API: client applications', () => {
 
     assert.equal((await clientCredentials(client.id, client.secret)).status, 401);
     assert.equal((await formPost(server, 'oauth2/introspect', { token: first.body.access_token }, basic(client.id, client.secret))).status, 401);
-    assert.equal((await clientCredentials(client.id, rotated.body.secret)).status, 200);
-    assert.equal((await formPost(server, 'oauth2/introspect', { token: first.body.access_token }, basic(client.id, rotated.body.secret))).body.active, true);
+    const second = await clientCredentials(client.id, rotated.body.secret);
+    assert.equal(second.status, 200);
+    // A token obtained with the old (perhaps leaked) secret is revoked; one with the new works.
+    assert.equal((await formPost(server, 'oauth2/introspect', { token: first.body.access_token }, basic(client.id, rotated.body.secret))).body.active, false);
+    assert.equal((await fhirClient(server, first.body.access_token).get('Patient')).status, 401);
+    assert.equal((await fhirClient(server, second.body.access_token).get('Patient')).status, 200);
 
     const events = await auditEvents(admin, `subtype=secret-rotate&entity=ClientApplication/${client.id}`);
     assert.equal(events.length, 1);
@@ -138,9 +142,41 @@ describe('admin API: client applications', () => {
     const enabled = await adminApi().post<ClientApplication>(clientPath(admin.projectId, `/${client.id}/enable`), {}, { 'content-type': 'application/json' });
     assert.equal(enabled.body.status, 'active');
     assert.equal((await clientCredentials(client.id, client.secret)).status, 200);
+    // Its tokens from before were revoked, not paused: enabling does not bring them back.
+    assert.equal((await asClient.get('Patient')).status, 401);
 
     const updates = await auditEvents(admin, `subtype=client-update&entity=ClientApplication/${client.id}`);
     assert.equal(updates.length, 2);
+  });
+
+  it("disabling a client revokes users' sign-ins made through it; rotating its secret leaves them", async () => {
+    const client = await createClient();
+    const member = await memberWithPassword(server, { projectId: admin.projectId, admin: false });
+    const signInThrough = async (): Promise<{ access_token: string; refresh_token: string }> => {
+      const { verifier, challenge } = pkcePair();
+      const res = await fetch(new URL('auth/login', server.baseUrl), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: member.email, password: PASSWORD, clientId: client.id, scope: 'openid offline_access', codeChallenge: challenge, codeChallengeMethod: 'S256' }),
+      });
+      const started = (await res.json()) as { code: string };
+      assert.equal(res.status, 200, JSON.stringify(started));
+      const tokens = await tokenRequest(server, { grant_type: 'authorization_code', code: started.code, code_verifier: verifier }, basic(client.id, current.secret));
+      assert.equal(tokens.status, 200, JSON.stringify(tokens.body));
+      return tokens.body;
+    };
+    let current: { secret: string } = client;
+    const before = await signInThrough();
+    const rotated = await adminApi().post<Created>(clientPath(admin.projectId, `/${client.id}/rotate-secret`), {}, { 'content-type': 'application/json' });
+    current = rotated.body;
+    assert.equal((await fhirClient(server, before.access_token).get('Patient')).status, 200, 'a user sign-in survives a rotation');
+
+    assert.equal((await adminApi().post(clientPath(admin.projectId, `/${client.id}/disable`), {}, { 'content-type': 'application/json' })).status, 200);
+    assert.equal((await fhirClient(server, before.access_token).get('Patient')).status, 401);
+    // The client is off, so its secret authenticates nothing: 401 invalid_client.
+    assert.equal((await tokenRequest(server, { grant_type: 'refresh_token', refresh_token: before.refresh_token }, basic(client.id, current.secret))).status, 401);
+    // The admin's own sign-in (not through the client) is untouched.
+    assert.equal((await fhirClient(server, admin.token).get('Patient')).status, 200);
   });
 
   it('answers 404 for a client of another project or an unknown id, and changes nothing', async () => {

@@ -14,14 +14,14 @@
  * Not here: the HTTP shapes (client-routes.ts, bot-routes.ts).
  */
 import { randomBytes } from 'node:crypto';
-import type { AccessPolicy, ClientApplication, Project, ProjectMembership, Reference } from '@medplum/fhirtypes';
+import type { AccessPolicy, ClientApplication, Login, Project, ProjectMembership, Reference } from '@medplum/fhirtypes';
 import { z } from 'zod';
 import { recordAuditEvent, type AuditAction, type AuditDeps } from '../audit/audit-log.js';
 import type { RequestContext } from '../auth/request-context.js';
 import type { Queryable } from '../db/database.js';
 import { assertValidId } from '../fhir/ids.js';
 import { badRequest, notFound } from '../fhir/outcomes.js';
-import { systemScope } from '../fhir/scope.js';
+import { SYSTEM_PROJECT_ID, systemScope } from '../fhir/scope.js';
 import { SystemRepository } from '../fhir/system-repository.js';
 import { isUsableRedirectUri } from '../oauth/redirect-uri.js';
 import { ACCESS_LIFETIME_BOUNDS, parseDuration, REFRESH_LIFETIME_BOUNDS } from '../oauth/token-lifetime.js';
@@ -166,24 +166,50 @@ async function lockClient(deps: AuditDeps, tx: Queryable, projectId: string, cli
   return current.resource as StoredClient;
 }
 
-/** Replaces the secret: the old one is refused from the next request on. Answers the client with the new secret. */
+/**
+ * Revokes a client's open Logins, so their tokens fail on the next request (authenticate.ts
+ * reads the Login) and stay dead if the client is enabled again. `throughClient`: also the
+ * users' sign-ins made through the client, not only its own client_credentials tokens.
+ */
+async function revokeClientLogins(deps: AuditDeps, tx: Queryable, clientId: string, throughClient: boolean): Promise<void> {
+  const serverScope = systemScope(SYSTEM_PROJECT_ID);
+  const system = new SystemRepository(deps);
+  for (const id of await deps.store.findOpenLoginsOfClient(serverScope, tx, clientId, throughClient)) {
+    const current = await deps.store.lockCurrent(serverScope, tx, 'Login', id);
+    if (!current || current.deleted || !current.resource || (current.resource as Login).revoked) continue;
+    await system.update<Login>(serverScope, { ...(current.resource as Login & { id: string }), revoked: true }, tx);
+  }
+}
+
+/**
+ * Replaces the secret: the old one is refused from the next request on, and the tokens the
+ * client obtained for itself (client_credentials, perhaps with a leaked secret) are revoked.
+ * Users' sign-ins through the client keep working: their refresh now needs the new secret.
+ * Answers the client with the new secret.
+ */
 export async function rotateClientSecret(deps: AuditDeps, caller: AdminCaller, projectId: string, clientId: string): Promise<StoredClient> {
   return deps.db.transaction(async (tx) => {
     const client = await lockClient(deps, tx, projectId, clientId);
     // `retiringSecret` (Medplum's overlap period) is dropped: the old secret must stop at once.
     const { retiringSecret: _retiring, ...rest } = client;
     const updated = await new SystemRepository(deps).update<ClientApplication>(systemScope(projectId), { ...rest, secret: newClientSecret() }, tx);
+    await revokeClientLogins(deps, tx, client.id, false);
     await auditAdminAction(deps, tx, projectId, caller, 'secret-rotate', [{ reference: `ClientApplication/${client.id}` }], `Rotated the secret of client application "${client.name ?? client.id}"`);
     return updated;
   });
 }
 
-/** Turns a client off (client_credentials and its tokens refused) or on again. Answers the client without its secret. */
+/**
+ * Turns a client off or on again. Off: client_credentials is refused, and every open Login of
+ * the client (its own, and users' sign-ins through it) is revoked, so enabling it again does not
+ * bring old tokens back. Answers the client without its secret.
+ */
 export async function setClientStatus(deps: AuditDeps, caller: AdminCaller, projectId: string, clientId: string, status: 'active' | 'off'): Promise<StoredClient> {
   const updated = await deps.db.transaction(async (tx) => {
     const client = await lockClient(deps, tx, projectId, clientId);
     if (client.status === status) return client;
     const saved = await new SystemRepository(deps).update<ClientApplication>(systemScope(projectId), { ...client, status }, tx);
+    if (status === 'off') await revokeClientLogins(deps, tx, client.id, true);
     const verb = status === 'off' ? 'Disabled' : 'Enabled';
     await auditAdminAction(deps, tx, projectId, caller, 'client-update', [{ reference: `ClientApplication/${client.id}` }], `${verb} client application "${client.name ?? client.id}"`);
     return saved;

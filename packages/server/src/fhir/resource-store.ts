@@ -363,4 +363,21 @@ export class ResourceStore {
     );
     return rows.map((r) => r.id);
   }
-}
+
+  /**
+   * Ids of the Logins (not revoked) of a client application, in the scope's project: the
+   * client's own (client_credentials: its `user`) and, with `throughClient`, every sign-in made
+   * through it (`client`). Only for an admin's rare disable or rotation: `client` has no index,
+   * so this reads the project's open Logins.
+   */
+  async findOpenLoginsOfClient(scope: Scope, q: Queryable, clientId: string, throughClient: boolean): Promise<string[]> {
+    const reference = `ClientApplication/${clientId}`;
+    const { rows } = await q.query<{ id: string }>(
+      `SELECT r.id FROM resource r
+        WHERE r.project_id = $1 AND r.resource_type = 'Login' AND NOT r.deleted
+          AND coalesce(r.content->>'revoked', 'false') <> 'true'
+          AND (r.content->'user'->>'reference' = $2 OR ($3 AND r.content->'client'->>'reference' = $2))`,
+      [scope.projectId, reference, throughClient],
+    );
+    return rows.map((r) => r.id);
+  }}
