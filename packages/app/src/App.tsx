@@ -7,6 +7,7 @@ import { useState, type ReactNode } from 'react';
 import { BrowserRouter, Navigate, Route, Routes } from 'react-router';
 import { AccountPage } from './account/AccountPage';
 import { ChangePasswordPage } from './account/ChangePasswordPage';
+import { OAuthPage } from './account/OAuthPage';
 import { RegisterPage } from './account/RegisterPage';
 import { ResetPasswordPage } from './account/ResetPasswordPage';
 import { SetPasswordPage } from './account/SetPasswordPage';
@@ -43,6 +44,7 @@ export function AppRoutes() {
     <Routes>
       <Route path="/" element={<Home />} />
       <Route path="/signin" element={<SignInPage />} />
+      <Route path="/oauth" element={<OAuthPage />} />
       <Route path="/register" element={<RegisterPage />} />
       <Route path="/resetpassword" element={<ResetPasswordPage />} />
       <Route path="/setpassword/:id/:secret" element={<SetPasswordPage />} />

@@ -4,7 +4,9 @@
  * are throttled (429 with Retry-After); an MFA-enrolled user gets `{login, mfaRequired: true}`
  * and continues at `/auth/mfa/verify` (mfa-routes.ts). Bodies are JSON,
  * checked at the edge; failures are OperationOutcomes naming the field. Codes returned here
- * are exchanged at `/oauth2/token`.
+ * are exchanged at `/oauth2/token`. A login with `redirectUri` continues an authorization
+ * request (the web app's `/oauth` page): it is checked as `/oauth2/authorize` checks one, and
+ * its code is bound to that client, project and redirect URI (oauth/authorize-sign-in.ts).
  */
 import type { Login, User } from '@medplum/fhirtypes';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -17,6 +19,7 @@ import { SystemRepository } from '../fhir/system-repository.js';
 import { authenticate, referenceId, type AuthenticateDeps } from './authenticate.js';
 import { assertMfaDone, authenticatePassword, chooseMembership, continueLogin, createLogin, findUserByEmail, findUserOfContext, updateUser, issueCode, readPendingLogin, startLogin, type LoginFlowDeps } from './login-flow.js';
 import { passwordProblem } from './password-policy.js';
+import { startLoginForAuthorization } from '../oauth/authorize-sign-in.js';
 import { isValidCodeChallenge } from './pkce.js';
 import { buildMe } from './me.js';
 import { addRetryAfterHeader } from './throttle.js';
@@ -47,7 +50,14 @@ const signInFields = {
   remember: z.boolean().optional(),
 };
 
-const loginSchema = z.object({ email, password: z.string().min(1, 'is required').max(1024), resourceType: z.string().optional(), ...signInFields });
+const loginSchema = z.object({
+  email,
+  password: z.string().min(1, 'is required').max(1024),
+  resourceType: z.string().optional(),
+  // Medplum's LoginRequest field: the redirect URI of the authorization request this sign-in continues.
+  redirectUri: z.string().min(1, 'must not be empty').max(2048).optional(),
+  ...signInFields,
+});
 const newUserSchema = z.object({ firstName: name, lastName: name, email, password: z.string().max(1024), ...signInFields });
 const newProjectSchema = z.object({ login: uuid, projectName: z.string().trim().min(1, 'is required').max(128) });
 const editSelfSchema = z
@@ -78,6 +88,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
   app.post('/login', async (request) => {
     const body = parseBody(loginSchema, request.body);
     checkPkcePair(body);
+    if (body.redirectUri !== undefined) return startLoginForAuthorization(deps, { ...body, redirectUri: body.redirectUri }, clientMeta(request));
     await checkClient(body.clientId);
     if (body.projectId === 'new') {
       const user = await authenticatePassword(deps, body.email, body.password, undefined, clientMeta(request));

@@ -6,7 +6,8 @@
  * It deliberately does not answer API paths or non-HTML requests: those go to the server's
  * 404 OperationOutcome (`reply.callNotFound()`), so `GET /admin/projects/x/nothing` from a
  * client stays a FHIR error and never becomes a web page. Without a build it still runs and
- * answers `/` with how to make one.
+ * answers `/` with how to make one. Other routes ask `webAppServesBrowser(request)` whether to
+ * send a browser to one of the app's pages (`/oauth2/authorize` sends it to `/oauth`).
  */
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { extname, resolve, sep } from 'node:path';
@@ -71,8 +72,25 @@ export interface WebAppOptions {
   dir?: string;
 }
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Set by registerWebApp: whether the built app is there to be served. */
+    webAppBuilt?: () => boolean;
+  }
+}
+
 function wantsHtml(request: FastifyRequest): boolean {
   return (request.headers.accept ?? '').includes('text/html');
+}
+
+/**
+ * Whether this request is a browser's (it asks for HTML) and the built app is served, so that
+ * it may be sent to one of the app's pages. The answer is read through `request.server`: the
+ * decoration is made on the root instance, which every plugin's instance inherits from, even
+ * those registered before it. False without the app, so callers keep their own fallback.
+ */
+export function webAppServesBrowser(request: FastifyRequest): boolean {
+  return wantsHtml(request) && (request.server.webAppBuilt?.() ?? false);
 }
 
 /** The file under `root` that `urlPath` names, or undefined (missing, a folder, or outside root). */
@@ -105,6 +123,8 @@ function sendFile(reply: FastifyReply, file: string, immutable: boolean): Fastif
 export function registerWebApp(app: FastifyInstance, options: WebAppOptions = {}): void {
   const root = resolve(options.dir ?? DEFAULT_WEB_APP_DIR);
   const index = resolve(root, 'index.html');
+  // Checked on each call, like the handler below: a build made while the server runs is served.
+  app.decorate('webAppBuilt', () => existsSync(index));
 
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     const path = request.url.split('?')[0] ?? '/';

@@ -8,8 +8,7 @@
 import type { ClientApplication } from '@medplum/fhirtypes';
 import { OAuthError } from '../auth/auth-errors.js';
 import { isValidCodeChallenge } from '../auth/pkce.js';
-import { findClientApplication } from './client-auth.js';
-import type { GrantDeps } from './grant-context.js';
+import { serverScope, type GrantDeps } from './grant-context.js';
 import { isRegisteredRedirectUri } from './redirect-uri.js';
 import { checkRequestedScope } from './requested-scope.js';
 
@@ -29,9 +28,16 @@ export interface AuthorizeRequest {
   params: Record<string, string>;
 }
 
+/** The parameters a failure can name, so a JSON caller (`/auth/login`) can point at its own field. */
+export type AuthorizeParam = 'client_id' | 'redirect_uri' | 'scope' | 'nonce' | 'code_challenge' | 'code_challenge_method' | 'state' | 'request';
+
 /** A failure shown on a plain page: the redirect URI cannot be trusted (or is not known yet). */
 export class AuthorizePageError extends Error {
-  constructor(message: string, readonly status = 400) {
+  constructor(
+    message: string,
+    readonly status = 400,
+    readonly param?: AuthorizeParam,
+  ) {
     super(message);
     this.name = 'AuthorizePageError';
   }
@@ -44,30 +50,38 @@ export class AuthorizeRedirectError extends Error {
     readonly description: string,
     readonly redirectUri: string,
     readonly state: string | undefined,
+    readonly param: AuthorizeParam = 'request',
   ) {
     super(description);
     this.name = 'AuthorizeRedirectError';
   }
 }
 
+/** What the check reads: the client (through the store) and the issuer (for `aud`). */
+export type AuthorizeCheckDeps = Pick<GrantDeps, 'store' | 'issuer'>;
+
 /** The active client with this id, or undefined for an unknown, deleted or inactive one. */
-async function activeClient(deps: GrantDeps, clientId: string): Promise<AuthorizeRequest['client'] | undefined> {
-  const client = await findClientApplication(deps, clientId);
-  return client && (client.status === undefined || client.status === 'active') ? client : undefined;
+async function activeClient(deps: AuthorizeCheckDeps, clientId: string): Promise<AuthorizeRequest['client'] | undefined> {
+  // As client-auth.ts findClientApplication, which wants the token endpoint's deps: `/auth/login` checks with fewer.
+  if (!/^[A-Za-z0-9\-.]{1,64}$/.test(clientId)) return undefined;
+  const found = await deps.store.locate(serverScope, 'ClientApplication', clientId);
+  if (!found || found.deleted) return undefined;
+  const client = { ...(found.resource as ClientApplication & { id: string }), projectId: found.projectId };
+  return client.status === undefined || client.status === 'active' ? client : undefined;
 }
 
-export async function checkAuthorizeRequest(deps: GrantDeps, params: Record<string, string>): Promise<AuthorizeRequest> {
+export async function checkAuthorizeRequest(deps: AuthorizeCheckDeps, params: Record<string, string>): Promise<AuthorizeRequest> {
   const client = params.client_id ? await activeClient(deps, params.client_id) : undefined;
-  if (!client) throw new AuthorizePageError('Client not found: the application that sent you here is not registered on this server.');
+  if (!client) throw new AuthorizePageError('Client not found: the application that sent you here is not registered on this server.', 400, 'client_id');
   const redirectUri = params.redirect_uri;
   if (!redirectUri || !isRegisteredRedirectUri(client, redirectUri)) {
-    throw new AuthorizePageError('Incorrect redirect_uri: it does not match any registered for this application.');
+    throw new AuthorizePageError('Incorrect redirect_uri: it does not match any registered for this application.', 400, 'redirect_uri');
   }
   const state = params.state !== undefined && params.state.length <= MAX_STATE_LENGTH ? params.state : undefined;
-  const fail = (error: string, description: string): never => {
-    throw new AuthorizeRedirectError(error, description, redirectUri, state);
+  const fail = (error: string, description: string, param?: AuthorizeParam): never => {
+    throw new AuthorizeRedirectError(error, description, redirectUri, state, param);
   };
-  if (params.state !== undefined && state === undefined) fail('invalid_request', 'state is too long');
+  if (params.state !== undefined && state === undefined) fail('invalid_request', 'state is too long', 'state');
   if (params.request !== undefined) fail('request_not_supported', 'Request objects are not supported');
   if (params.request_uri !== undefined) fail('request_uri_not_supported', 'request_uri is not supported');
   if (!params.response_type) fail('invalid_request', 'Missing response_type');
@@ -76,15 +90,15 @@ export async function checkAuthorizeRequest(deps: GrantDeps, params: Record<stri
   if (params.launch !== undefined) fail('invalid_request', 'EHR launch is not supported');
   if (params.aud !== undefined && !namesOurFhirBase(deps.issuer, params.aud)) fail('invalid_request', 'aud does not name this server\'s FHIR endpoint');
   if (params.prompt?.split(' ').includes('none')) fail('login_required', 'The user must sign in: this server keeps no sign-in session');
-  if (!params.scope) fail('invalid_request', 'Missing scope');
+  if (!params.scope) fail('invalid_request', 'Missing scope', 'scope');
   let scope = '';
   try {
     scope = checkRequestedScope(params.scope as string);
   } catch (err) {
-    if (err instanceof OAuthError) fail(err.error, err.description);
+    if (err instanceof OAuthError) fail(err.error, err.description, 'scope');
     throw err;
   }
-  if (params.nonce !== undefined && (params.nonce.length === 0 || params.nonce.length > 256)) fail('invalid_request', 'nonce must be 1 to 256 characters');
+  if (params.nonce !== undefined && (params.nonce.length === 0 || params.nonce.length > 256)) fail('invalid_request', 'nonce must be 1 to 256 characters', 'nonce');
   const codeChallenge = checkPkce(client, params, fail);
   const kept = Object.fromEntries(KEPT.filter((k) => params[k] !== undefined).map((k) => [k, params[k] as string]));
   return {
@@ -104,15 +118,15 @@ export async function checkAuthorizeRequest(deps: GrantDeps, params: Record<stri
  * confidential and registered `pkceOptional`. A challenge without a method is `plain` by the
  * RFC's default, so it is refused too.
  */
-function checkPkce(client: ClientApplication, params: Record<string, string>, fail: (error: string, description: string) => never): string | undefined {
+function checkPkce(client: ClientApplication, params: Record<string, string>, fail: (error: string, description: string, param: AuthorizeParam) => never): string | undefined {
   const challenge = params.code_challenge;
   const method = params.code_challenge_method;
-  if (method !== undefined && method !== 'S256') fail('invalid_request', 'Only code_challenge_method=S256 is supported');
-  if (challenge !== undefined && method === undefined) fail('invalid_request', 'code_challenge_method is required (S256)');
-  if (challenge === undefined && method !== undefined) fail('invalid_request', 'code_challenge is required with code_challenge_method');
-  if (challenge !== undefined && !isValidCodeChallenge(challenge)) fail('invalid_request', 'code_challenge must be a base64url SHA-256 (43 characters)');
+  if (method !== undefined && method !== 'S256') fail('invalid_request', 'Only code_challenge_method=S256 is supported', 'code_challenge_method');
+  if (challenge !== undefined && method === undefined) fail('invalid_request', 'code_challenge_method is required (S256)', 'code_challenge_method');
+  if (challenge === undefined && method !== undefined) fail('invalid_request', 'code_challenge is required with code_challenge_method', 'code_challenge');
+  if (challenge !== undefined && !isValidCodeChallenge(challenge)) fail('invalid_request', 'code_challenge must be a base64url SHA-256 (43 characters)', 'code_challenge');
   if (challenge === undefined && !(client.secret && client.pkceOptional === true)) {
-    fail('invalid_request', 'PKCE is required: send code_challenge with code_challenge_method=S256');
+    fail('invalid_request', 'PKCE is required: send code_challenge with code_challenge_method=S256', 'code_challenge');
   }
   return challenge;
 }

@@ -1,6 +1,10 @@
 /**
  * `GET|POST /oauth2/authorize`: the authorization code flow (RFC 6749 section 4.1, OIDC Core
- * 3.1, SMART App Launch with `authorize-post`). Four requests share the path:
+ * 3.1, SMART App Launch with `authorize-post`). A browser's GET, when the web app is served,
+ * is checked and then sent to the app's `/oauth` page with the checked parameters; that page
+ * signs in through `/auth/login` (which checks the request again) and `/oauth2/client-info`
+ * (authorize-client-info.ts). Otherwise, and for POST (a redirect would put the form's
+ * parameters in a URL, which authorize-post exists to avoid), four requests share the path:
  *  1. the authorization request (GET query or POST form): checked, then the sign-in page;
  *  2. the sign-in form (`_form=sign-in`): password, then the next step;
  *  3. the TOTP form (`_form=mfa`) for MFA-enrolled users, then the next step;
@@ -13,6 +17,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { OAuthError } from '../auth/auth-errors.js';
 import { ThrottledError } from '../auth/throttle.js';
 import { OutcomeError } from '../fhir/outcomes.js';
+import { webAppServesBrowser } from '../http/web-app.js';
+import { clientInfoRoutes } from './authorize-client-info.js';
 import { csrfCookie, readCsrfCookie, signFormToken, verifyFormToken, type FormPurpose } from './authorize-form-token.js';
 import { AuthorizePageError, AuthorizeRedirectError, buildRedirect, checkAuthorizeRequest, type AuthorizeRequest } from './authorize-request.js';
 import { chooseForAuthorization, choicesOfLogin, signInForAuthorization, verifyMfaForAuthorization, type ClientMeta, type SignInStep } from './authorize-sign-in.js';
@@ -151,9 +157,17 @@ export async function authorizeRoutes(app: FastifyInstance, options: { deps: Gra
     '/authorize',
     run(async (request, reply) => {
       const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : '';
-      await showSignIn(request, reply, await checkAuthorizeRequest(deps, parseFormText(query)));
+      const authz = await checkAuthorizeRequest(deps, parseFormText(query));
+      if (webAppServesBrowser(request)) {
+        // Only the checked parameters travel on: the page shows and sends what was checked here.
+        reply.header('Cache-Control', 'no-store');
+        return redirect(reply, request, `${issuer}oauth?${new URLSearchParams(authz.params).toString()}`);
+      }
+      await showSignIn(request, reply, authz);
     }),
   );
+
+  await app.register(clientInfoRoutes, { deps });
 
   app.post(
     '/authorize',

@@ -3,7 +3,9 @@
  * error page shown when the request cannot be sent back to the client. Plain HTML with one
  * inline stylesheet allowed by its hash, no script, no external asset, under a CSP that lets
  * the form post only to this server and, after it, redirect only to the client's redirect
- * URI's origin. Every value is HTML-escaped. The web app is to replace these pages later.
+ * URI's origin. Every value is HTML-escaped. A browser is sent to the web app's `/oauth` page
+ * instead when the app is built (authorize-route.ts); these pages remain for a server without
+ * the app, for authorize-post, and for clients that do not ask for HTML.
  */
 import { createHash } from 'node:crypto';
 
