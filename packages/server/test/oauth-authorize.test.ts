@@ -126,10 +126,10 @@ describe('discovery documents', () => {
     assert.equal(smart.issuer, server.baseUrl);
     assert.equal(smart.token_endpoint, `${server.baseUrl}oauth2/token`);
     assert.deepEqual(smart.code_challenge_methods_supported, ['S256']);
-    for (const capability of ['launch-standalone', 'authorize-post', 'client-public', 'client-confidential-symmetric', 'sso-openid-connect', 'permission-v1', 'permission-v2']) {
+    for (const capability of ['launch-standalone', 'authorize-post', 'client-public', 'client-confidential-symmetric', 'sso-openid-connect', 'permission-patient', 'permission-v1', 'permission-v2']) {
       assert.ok(smart.capabilities.includes(capability), capability);
     }
-    for (const notBuilt of ['launch-ehr', 'permission-patient', 'client-confidential-asymmetric', 'context-ehr-patient']) {
+    for (const notBuilt of ['launch-ehr', 'client-confidential-asymmetric', 'context-ehr-patient']) {
       assert.ok(!smart.capabilities.includes(notBuilt), notBuilt);
     }
     const oidc = (await (await fetch(`${server.baseUrl}.well-known/openid-configuration`)).json()) as Record<string, any>;

@@ -94,7 +94,7 @@ describe('SMART scopes narrow FHIR access', () => {
     assert.equal(obs.status, 201);
     assert.equal((await createOnly.get(`Observation/${obs.body.id}`)).status, 403);
 
-    const readOnly = fhirClient(server, await tokenWithScope('openid patient/*.r'));
+    const readOnly = fhirClient(server, await tokenWithScope('openid user/*.r'));
     assert.equal((await readOnly.get(`Observation/${obs.body.id}`)).status, 200);
     assert.equal((await readOnly.get('Observation')).status, 403, 'search is s, not r');
 

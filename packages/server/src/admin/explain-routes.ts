@@ -16,7 +16,7 @@ import type { FastifyInstance } from 'fastify';
 import { fieldRules, assertSearchAvoidsHidden } from '../fhir/access-policy/fields.js';
 import { buildMemberPolicy, policyIdsOf } from '../fhir/access-policy/load-policy.js';
 import { ALL_INTERACTIONS, typeAccess, type PolicyEntry, type PolicyHolder, type PolicyInteraction } from '../fhir/access-policy/member-policy.js';
-import { compileCriteria } from '../fhir/access-policy/policy-sql.js';
+import { compileEntry } from '../fhir/access-policy/policy-sql.js';
 import { isKnownResourceType } from '../fhir/definitions.js';
 import { badRequest, notFound, OutcomeError } from '../fhir/outcomes.js';
 import { ADMIN_ONLY, SERVER_ONLY, unreadableTypes } from '../fhir/protected-types.js';
@@ -91,7 +91,7 @@ function typeRules(holder: PolicyHolder, resourceType: string, interaction: Poli
     return { allowed: false, decidedBy: null, reason: `No policy entry grants ${interaction} on ${resourceType} (403)`, hiddenFields };
   }
   if (access.kind === 'all') {
-    const entry = access.entries.find((e) => !e.criteria);
+    const entry = access.entries.find((e) => !e.criteria && !e.compartment);
     return { allowed: true, decidedBy: decided(entry), reason: `An entry grants ${interaction} on every ${resourceType}`, hiddenFields };
   }
   return undefined;
@@ -115,11 +115,10 @@ async function explainResource(holder: PolicyHolder, body: ExplainBody, scope: S
   const access = typeAccess(holder, resourceType, interaction as PolicyInteraction);
   const entries = access.kind === 'some' ? access.entries : [];
   for (const entry of entries) {
-    const criteria = entry.criteria;
-    if (!criteria) continue;
-    const ok = await store.rowSatisfies(scope, resourceType, id, (params) => compileCriteria(criteria, params, { fhirBase: '', now }, ROOT_ROW));
+    const ok = await store.rowSatisfies(scope, resourceType, id, (params) => compileEntry(entry, params, { fhirBase: '', now }, ROOT_ROW, resourceType));
     if (ok) {
-      return { allowed: true, decidedBy: decided(entry), reason: `${reference} satisfies the entry's criteria`, hiddenFields };
+      const what = entry.criteria && entry.compartment ? "criteria and compartment" : entry.criteria ? 'criteria' : 'compartment';
+      return { allowed: true, decidedBy: decided(entry), reason: `${reference} satisfies the entry's ${what}`, hiddenFields };
     }
   }
   return { allowed: false, decidedBy: null, reason: `${reference} does not exist or satisfies no entry granting ${interaction} on ${resourceType} (the member gets 404)`, hiddenFields };

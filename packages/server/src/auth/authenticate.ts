@@ -7,13 +7,14 @@
 import type { AccessPolicy, Login, Project, ProjectMembership, Reference } from '@medplum/fhirtypes';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Database } from '../db/database.js';
-import { buildMemberPolicy } from '../fhir/access-policy/load-policy.js';
-import type { MemberPolicy } from '../fhir/access-policy/member-policy.js';
+import { buildMemberPolicy, FULL_ACCESS_POLICY } from '../fhir/access-policy/load-policy.js';
+import { assertIpAllowed } from '../fhir/access-policy/ip-rules.js';
+import type { MemberPolicy, PatientNarrowing } from '../fhir/access-policy/member-policy.js';
 import { OutcomeError, unauthorized } from '../fhir/outcomes.js';
 import { SYSTEM_PROJECT_ID } from '../fhir/scope.js';
 import { InvalidTokenError, verifyAccessToken, type TokenDeps } from './access-token.js';
 import type { RequestContext } from './request-context.js';
-import { parseScopes } from './smart-scopes.js';
+import { parseScopes, patientNarrowingOf } from './smart-scopes.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -90,6 +91,8 @@ export async function resolveBearer(deps: AuthenticateDeps, authorization: strin
   if (!account || accountId !== claims.sub || (account.content as { status?: string }).status === 'off') {
     throw unauthorized('The account of this token no longer exists');
   }
+  const scopes = parseScopes(claims.scope ?? login.scope);
+  const patientNarrowing = patientNarrowingOf(scopes, membership.profile);
   return {
     projectId,
     membership,
@@ -98,23 +101,34 @@ export async function resolveBearer(deps: AuthenticateDeps, authorization: strin
     author: membership.user ?? { reference: `User/${claims.sub}` },
     admin: membership.admin === true,
     superAdmin: project.superAdmin === true,
-    scopes: parseScopes(claims.scope ?? login.scope),
-    ...policyOf(projectId, membership, rows),
+    scopes,
+    ...policyOf(projectId, membership, rows, patientNarrowing),
+    ...(patientNarrowing ? { patientNarrowing } : {}),
   };
 }
 
-/** The membership's effective policy, from the AccessPolicy rows the query found (a deleted one contributes nothing). */
-function policyOf(projectId: string, membership: ProjectMembership, rows: Row[]): { policy?: MemberPolicy } {
+/**
+ * The membership's effective policy, from the AccessPolicy rows the query found (a deleted one
+ * contributes nothing). Under `patient/` scopes a membership without a policy gets the policy
+ * that means the same, one `*` entry (Medplum's "null policy"): what a member may reach is the
+ * same, and every path that treats "no policy" as "nothing to narrow" (history's) now narrows.
+ */
+function policyOf(projectId: string, membership: ProjectMembership, rows: Row[], patientNarrowing: PatientNarrowing | undefined): { policy?: MemberPolicy } {
   const policies = rows.filter((r) => r.resource_type === 'AccessPolicy' && !r.deleted).map((r) => r.content as AccessPolicy & { id: string });
-  const policy = buildMemberPolicy(projectId, membership, policies);
+  const policy = buildMemberPolicy(projectId, membership, policies) ?? (patientNarrowing ? FULL_ACCESS_POLICY : undefined);
   return policy ? { policy } : {};
 }
 
-/** A Fastify hook that sets `request.ctx` or answers 401. */
+/**
+ * A Fastify hook that sets `request.ctx` or answers 401; 403 when the member's access policy
+ * blocks the client's address (`ipAccessRule`, src/fhir/access-policy/ip-rules.ts).
+ */
 export function authenticate(deps: AuthenticateDeps) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     try {
-      request.ctx = await resolveBearer(deps, request.headers.authorization);
+      const ctx = await resolveBearer(deps, request.headers.authorization);
+      assertIpAllowed(ctx.policy, request.ip);
+      request.ctx = ctx;
     } catch (err) {
       // RFC 6750 section 3: a 401 names the scheme; with an error code only when a bearer token was sent.
       if (err instanceof OutcomeError && err.status === 401) {

@@ -3,7 +3,7 @@
  * service. A route never reaches storage except through a Repository bound to one of these.
  */
 import type { Login, ProjectMembership, Reference } from '@medplum/fhirtypes';
-import type { MemberPolicy } from '../fhir/access-policy/member-policy.js';
+import type { MemberPolicy, PatientNarrowing } from '../fhir/access-policy/member-policy.js';
 import type { ParsedScopes } from './smart-scopes.js';
 
 export interface RequestContext {
@@ -30,4 +30,9 @@ export interface RequestContext {
    * no policy, and the member reaches every type its role allows (docs/SECURITY.md).
    */
   readonly policy?: MemberPolicy;
+  /**
+   * Set when the token carries SMART `patient/` scopes (smart-scopes.ts `patientNarrowingOf`):
+   * what they narrow to the launch patient's compartment, on top of `policy`.
+   */
+  readonly patientNarrowing?: PatientNarrowing;
 }

@@ -3,12 +3,19 @@
  * parsing v1 (`patient/Observation.read`) and v2 (`user/*.cruds`) resource scopes, and the one
  * check the Repository makes before every FHIR interaction.
  *
- * Scopes only narrow what the membership already allows (its admin rules and, later, its
- * access policies still apply on top). A token with no resource scope at all (`openid profile
+ * Scopes only narrow what the membership already allows (its admin rules and its access
+ * policies still apply on top). A token with no resource scope at all (`openid profile
  * offline_access`, as MedplumClient asks for) keeps the membership's full access, as Medplum's
- * do. Not here: `patient/` compartment narrowing (the access-policy work); for now a
- * `patient/` scope is enforced like a `user/` one, at the level of type and interaction.
+ * do.
+ *
+ * `patient/` scopes narrow further, to the launch patient's compartment (`patientNarrowingOf`,
+ * enforced in SQL by the access-policy code: member-policy.ts, policy-sql.ts). The launch
+ * patient is the membership's profile when it is a Patient (what the token response reports as
+ * `patient`); without one, `patient/` scopes reach nothing. Scopes are a union: an interaction
+ * on a type that a `user/` or `system/` scope also grants is not narrowed.
  */
+import type { Reference } from '@medplum/fhirtypes';
+import type { PatientNarrowing, PolicyInteraction } from '../fhir/access-policy/member-policy.js';
 import { forbidden } from '../fhir/outcomes.js';
 
 export type ScopeContext = 'patient' | 'user' | 'system';
@@ -113,4 +120,40 @@ export function assertScopesAllow(ctx: { readonly scopes?: ParsedScopes }, resou
 /** How the type rules (protected-types.ts) see an interaction. */
 export function accessKind(interaction: FhirInteraction): 'read' | 'write' {
   return interaction === 'read' || interaction === 'search' ? 'read' : 'write';
+}
+
+/**
+ * The SMART letters a policy interaction needs: vread is `r`; history is `r` for an instance and
+ * `s` for a type or the system, and the policy names them alike, so it needs both to be wide.
+ */
+const POLICY_TO_SCOPE: Record<PolicyInteraction, readonly FhirInteraction[]> = {
+  create: ['create'],
+  read: ['read'],
+  vread: ['read'],
+  update: ['update'],
+  delete: ['delete'],
+  search: ['search'],
+  history: ['read', 'search'],
+};
+
+/**
+ * What the token's `patient/` scopes narrow to the launch patient's compartment: undefined when
+ * it has none (no extra SQL anywhere). An interaction is narrowed unless a `user/` or `system/`
+ * scope grants it on the type (the union of scopes); one that no scope grants is narrowed too,
+ * on top of the 403 `assertScopesAllow` gives, so a path that skips that check still reaches
+ * only the compartment.
+ */
+export function patientNarrowingOf(scopes: ParsedScopes | undefined, profile: Reference | undefined): PatientNarrowing | undefined {
+  if (!scopes?.resource.some((s) => s.context === 'patient')) {
+    return undefined;
+  }
+  const wide = scopes.resource.filter((s) => s.context !== 'patient' && s.filter === undefined);
+  const grantsWide = (resourceType: string, interaction: FhirInteraction): boolean =>
+    wide.some((s) => (s.resourceType === '*' || s.resourceType === resourceType) && s.interactions.has(interaction));
+  const reference = profile?.reference ?? '';
+  const patientId = reference.startsWith('Patient/') ? reference.slice('Patient/'.length) : undefined;
+  return {
+    ...(patientId ? { patientId } : {}),
+    narrows: (resourceType, interaction) => !POLICY_TO_SCOPE[interaction].every((i) => grantsWide(resourceType, i)),
+  };
 }

@@ -8,8 +8,9 @@
  * "Access policies"): the policy's SQL predicate goes into every search, chain, include and
  * history query; a read outside it is the 404 of a random id; a write must be allowed on the
  * stored state before it and on the written state after it (checked in the writing
- * transaction, which a refusal rolls back); hidden fields leave no output, and readonly
- * fields keep their stored value.
+ * transaction, which a refusal rolls back), and so must the write constraints of an entry that
+ * allows it (write-constraint.ts); hidden fields leave no output, and readonly fields keep
+ * their stored value. An AccessPolicy is validated on every write path, PATCH included.
  */
 import type { AccessPolicy, ProjectMembership, Resource } from '@medplum/fhirtypes';
 import type { RequestContext } from '../auth/request-context.js';
@@ -89,12 +90,18 @@ export class Repository {
     if (this.tx) {
       return fn(this, this.tx);
     }
-    return this.deps.db.transaction((tx) => {
-      const db = joinTransaction(tx, this.deps.db.kind);
-      const repo = new Repository(this.ctx, { ...this.deps, db, store: new ResourceStore(db) });
-      repo.tx = tx;
-      return fn(repo, tx);
-    });
+    return this.deps.db.transaction((tx) => fn(this.joined(tx), tx));
+  }
+
+  /** This caller's Repository inside the open transaction `tx` (itself when it already is). */
+  private joined(tx: Queryable): Repository {
+    if (this.tx === tx) {
+      return this;
+    }
+    const db = joinTransaction(tx, this.deps.db.kind);
+    const repo = new Repository(this.ctx, { ...this.deps, db, store: new ResourceStore(db) });
+    repo.tx = tx;
+    return repo;
   }
 
   async create<T extends Resource>(resource: T, options: CreateOptions = {}): Promise<WriteResult<T>> {
@@ -103,9 +110,11 @@ export class Repository {
     const id = options.id === undefined ? this.deps.random.uuid() : assertValidId(options.id);
     const incoming = keepProtectedFields(resource, undefined, fieldRules(this.ctx, resource.resourceType));
     return this.deps.db.transaction(async (tx) => {
+      const constrained = await this.guard.constraintCandidates(tx, resource.resourceType, id, 'create', undefined);
       const written = await this.write(tx, { ...incoming, id }, undefined, 'POST');
       await this.guard.assertAfterWrite(tx, resource.resourceType, id, 'create');
-      return { resource: written as T, created: true };
+      await this.guard.assertWriteConstraints(tx, resource.resourceType, id, 'create', constrained, undefined, written);
+      return { resource: this.guard.output(written) as T, created: true };
     });
   }
 
@@ -152,10 +161,12 @@ export class Repository {
         await this.guard.assertBeforeWrite(tx, resourceType, id, 'update');
       }
       checkVersion(current, options.ifMatch);
+      const constrained = await this.guard.constraintCandidates(tx, resourceType, id, 'update', stored);
       const incoming = keepProtectedFields(resource, stored, fieldRules(this.ctx, resourceType));
       const written = await this.write(tx, incoming, current, 'PUT');
       await this.guard.assertAfterWrite(tx, resourceType, id, 'update');
-      return { resource: written as T, created: !current || current.deleted };
+      await this.guard.assertWriteConstraints(tx, resourceType, id, 'update', constrained, stored, written);
+      return { resource: this.guard.output(written) as T, created: !current || current.deleted };
     });
   }
 
@@ -177,9 +188,16 @@ export class Repository {
       if (patched.resourceType !== resourceType || patched.id !== id) {
         throw badRequest('A patch cannot change resourceType or id', patched.resourceType !== resourceType ? 'resourceType' : 'id');
       }
-      const written = await this.write(tx, keepProtectedFields(patched, current.resource, fieldRules(this.ctx, resourceType)), current, 'PATCH');
+      const incoming = keepProtectedFields(patched, current.resource, fieldRules(this.ctx, resourceType));
+      if (incoming.resourceType === 'AccessPolicy') {
+        // The same checks as a PUT, on the patched policy (the membership search joins this transaction).
+        await this.joined(tx).assertPolicyUsable(incoming as AccessPolicy & { id: string });
+      }
+      const constrained = await this.guard.constraintCandidates(tx, resourceType, id, 'update', current.resource);
+      const written = await this.write(tx, incoming, current, 'PATCH');
       await this.guard.assertAfterWrite(tx, resourceType, id, 'update');
-      return written;
+      await this.guard.assertWriteConstraints(tx, resourceType, id, 'update', constrained, current.resource, written);
+      return this.guard.output(written);
     });
   }
 
@@ -310,11 +328,12 @@ export class Repository {
     return this.guard.output(current.resource);
   }
 
+  /** Writes a version; returns it as stored (hidden fields and secrets included): the caller presents it through `guard.output`. */
   private async write(tx: Queryable, resource: Resource, current: StoredVersion | undefined, method: WriteMethod): Promise<Resource> {
     if (resource.resourceType === 'AccessPolicy') {
-      assertValidPolicy(resource as Resource & { resourceType: 'AccessPolicy' });
+      assertValidPolicy(resource as AccessPolicy);
     }
-    return this.guard.output(await writeResource(this.deps, this.scope, tx, resource, current, method));
+    return writeResource(this.deps, this.scope, tx, resource, current, method);
   }
 
 }

@@ -4,8 +4,8 @@
  *    at `/.well-known/oauth-authorization-server` (RFC 8414);
  *  - `/fhir/R4/.well-known/smart-configuration` (SMART App Launch 2, conformance.md).
  * Both are public, JSON whatever the Accept header says, and open to any origin (SMART: CORS).
- * Not claimed, because not built: EHR launch and its contexts, patient-compartment narrowing of
- * `patient/` scopes (`permission-patient`), asymmetric client authentication, dynamic client
+ * Not claimed, because not built: EHR launch and its contexts (a `patient/` scope's patient is
+ * the member's own Patient profile, not a launch choice), asymmetric client authentication, dynamic client
  * registration, RP-initiated logout, request objects.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
@@ -66,6 +66,8 @@ export function smartConfiguration(issuer: string): Record<string, unknown> {
       'client-confidential-symmetric',
       'sso-openid-connect',
       'permission-offline',
+      // patient/ scopes are narrowed to the patient's compartment (policy-sql.ts).
+      'permission-patient',
       'permission-user',
       'permission-v1',
       'permission-v2',

@@ -84,7 +84,8 @@ function parsePolicy(policy: AccessPolicy): ParsedEntry[] {
       interactions: entryInteractions(entry),
       hiddenFields: entry.hiddenFields ?? [],
       readonlyFields: entry.readonlyFields ?? [],
-      writeConstraints: (entry.writeConstraint ?? []).flatMap((c) => (c.expression ? [c.expression] : [])),
+      // A constraint without an expression is kept as '' (which does not parse): that entry allows no write.
+      writeConstraints: (entry.writeConstraint ?? []).map((c) => c.expression ?? ''),
       ...(compartment ? { compartment } : {}),
     });
   });
@@ -187,6 +188,26 @@ export function substitute(criteria: PolicyCriteria, values: ReadonlyMap<string,
     throw err;
   }
 }
+
+/**
+ * What a membership without a policy may reach, as a policy: every interaction on every type a
+ * `*` entry covers (the admin-only types stay an admin's by role, see member-policy.ts). Used
+ * where "no policy" must still be narrowed (a token's `patient/` scopes, authenticate.ts).
+ */
+export const FULL_ACCESS_POLICY: MemberPolicy = {
+  entries: [
+    {
+      policy: { display: 'No access policy: full access to the types the role allows' },
+      index: 0,
+      resourceType: '*',
+      interactions: new Set(ALL_INTERACTIONS),
+      hiddenFields: [],
+      readonlyFields: [],
+      writeConstraints: [],
+    },
+  ],
+  ipAccessRules: [],
+};
 
 /**
  * The effective policy of a membership, or undefined when it names none (the documented

@@ -11,7 +11,7 @@
  */
 import { matchesSearchRequest, parseSearchRequest as parseMedplumSearch } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
-import { typeAccess, type PolicyCriteria, type PolicyHolder, type PolicyInteraction } from './member-policy.js';
+import { typeAccess, versionInCompartments, type PolicyCriteria, type PolicyHolder, type PolicyInteraction } from './member-policy.js';
 
 function matchesFilters(resource: Resource, criteria: PolicyCriteria): boolean {
   if (criteria.filters.length === 0) return true;
@@ -27,5 +27,6 @@ export function versionAllowed(holder: PolicyHolder, resourceType: string, resou
   const access = typeAccess(holder, resourceType, interaction);
   if (access.kind !== 'some') return access.kind === 'all';
   if (!resource) return true;
-  return access.entries.some((e) => !e.criteria || matchesFilters(resource, e.criteria));
+  // The version's own content must also be in the entry's compartment (policy or launch patient).
+  return access.entries.some((e) => (!e.criteria || matchesFilters(resource, e.criteria)) && versionInCompartments(e, resource));
 }

@@ -12,9 +12,12 @@
  *   deep): they compile to SQL like any search, so every path enforces them. A `*` entry
  *   takes no criteria (no parameter is common to every type).
  * - `interaction[]` names only create, read, vread, update, delete, search, history;
- * - `hiddenFields` / `readonlyFields` are element paths (`name.family`, `value[x]`).
+ * - `hiddenFields` / `readonlyFields` are element paths (`name.family`, `value[x]`);
+ * - `compartment` (the policy's, or an entry's deprecated one) names a Patient: `Patient/<id>`,
+ *   `Patient/%name.id`, or a placeholder holding a reference (`%patient`, `%profile`, `%name`).
+ *   Only the Patient compartment is served (policy-sql.ts); any other would grant nothing.
  */
-import type { AccessPolicy, ProjectMembership } from '@medplum/fhirtypes';
+import type { AccessPolicy, AccessPolicyIpAccessRule, ProjectMembership, Reference } from '@medplum/fhirtypes';
 import { isKnownResourceType } from '../definitions.js';
 import { badRequest, OutcomeError } from '../outcomes.js';
 import { compileLinked } from '../search/compile-chain.js';
@@ -23,6 +26,8 @@ import type { LinkedFilter } from '../search/parse-chain.js';
 import type { SearchFilter } from '../search/parse.js';
 import { ROOT_ROW, SqlParams } from '../search/sql.js';
 import { parameterValues, parseCriteria, placeholdersIn, splitCriteria, substitute } from './load-policy.js';
+import { patientIdOf } from '../search/compartment.js';
+import { assertValidWriteConstraints } from './write-constraint.js';
 import { ALL_INTERACTIONS, type PolicyCriteria } from './member-policy.js';
 
 /** Any placeholder: a reference-shaped sample (`%name`), or an id (`%name.id`). */
@@ -35,9 +40,37 @@ class SampleValues extends Map<string, string> {
 const FIELD_PATH = /^[A-Za-z][A-Za-z0-9]*(\[x\])?(\.[A-Za-z][A-Za-z0-9]*(\[x\])?)*$/;
 const RESULT_PARAMS = /^_(count|sort|total|summary|elements|cursor|include|revinclude|format|pretty)(:|$)/;
 
+/** `Patient/<id>`, `Patient/%name.id`, or `%name` (a reference-valued placeholder). */
+const PATIENT_COMPARTMENT = /^(Patient\/[A-Za-z0-9\-.]{1,64}|Patient\/%[A-Za-z][A-Za-z0-9_-]*\.id|%[A-Za-z][A-Za-z0-9_-]*)$/;
+
+function assertPatientCompartment(compartment: Reference | undefined, at: string): void {
+  if (compartment === undefined) return;
+  const text = compartment.reference;
+  if (!text || !PATIENT_COMPARTMENT.test(text)) {
+    throw badRequest(
+      `${at}: "${text ?? ''}" is not a Patient compartment: only Patient/<id>, Patient/%name.id or a reference parameter such as %patient or %profile is served`,
+      at,
+    );
+  }
+}
+
+/** A rule's value is an address, a prefix of one (ip-rules.ts), or `*`; its action allow or block. */
+const IP_RULE_VALUE = /^(\*|[0-9A-Fa-f.:]{1,45})$/;
+
+function assertValidIpRule(rule: AccessPolicyIpAccessRule, at: string): void {
+  if (typeof rule.value !== 'string' || !IP_RULE_VALUE.test(rule.value)) {
+    throw badRequest(`${at}.value: "${String(rule.value ?? '')}" is not an IP address, the start of one (10.0.) or *; CIDR ranges are not supported`, `${at}.value`);
+  }
+  if (rule.action !== 'allow' && rule.action !== 'block') {
+    throw badRequest(`${at}.action: must be allow or block`, `${at}.action`);
+  }
+}
+
 export function assertValidPolicy(policy: AccessPolicy): void {
+  assertPatientCompartment(policy.compartment, 'compartment');
   (policy.resource ?? []).forEach((entry, i) => {
     const at = `resource[${i}]`;
+    assertPatientCompartment(entry.compartment, `${at}.compartment`);
     const type = entry.resourceType;
     if (!type || (type !== '*' && !isKnownResourceType(type))) {
       throw badRequest(`${at}.resourceType: "${type ?? ''}" is not a resource type (or *)`, `${at}.resourceType`);
@@ -57,7 +90,9 @@ export function assertValidPolicy(policy: AccessPolicy): void {
     if (entry.criteria !== undefined) {
       assertValidCriteria(type, entry.criteria, `${at}.criteria`);
     }
+    assertValidWriteConstraints(entry, at);
   });
+  (policy.ipAccessRule ?? []).forEach((rule, k) => assertValidIpRule(rule, `ipAccessRule[${k}]`));
 }
 
 function assertValidCriteria(type: string, text: string, at: string): void {
@@ -111,12 +146,15 @@ function assertValidCriteria(type: string, text: string, at: string): void {
  */
 export function assertMembershipsProvide(policy: AccessPolicy & { id: string }, memberships: readonly ProjectMembership[]): void {
   const reference = `AccessPolicy/${policy.id}`;
+  const itemsUsing = (m: ProjectMembership): Array<{ parameter?: NonNullable<ProjectMembership['access']>[number]['parameter'] }> => [
+    ...(m.accessPolicy?.reference === reference ? [{ parameter: [] }] : []),
+    ...(m.access ?? []).filter((a) => a.policy?.reference === reference),
+  ];
   (policy.resource ?? []).forEach((entry, i) => {
     const names = entry.criteria ? placeholdersIn(entry.criteria) : [];
     if (names.length === 0) return;
     for (const m of memberships) {
-      const items = [...(m.accessPolicy?.reference === reference ? [{ parameter: [] }] : []), ...(m.access ?? []).filter((a) => a.policy?.reference === reference)];
-      for (const item of items) {
+      for (const item of itemsUsing(m)) {
         const values = parameterValues(m, item.parameter);
         const missing = names.find((n) => !values.has(n));
         if (missing) {
@@ -125,4 +163,21 @@ export function assertMembershipsProvide(policy: AccessPolicy & { id: string }, 
       }
     }
   });
+  // A compartment's placeholder must give each member a Patient: otherwise its entries grant that member nothing.
+  const compartments: Array<[string, string]> = [
+    ...(policy.compartment?.reference ? [[policy.compartment.reference, 'compartment'] as [string, string]] : []),
+    ...(policy.resource ?? []).flatMap((e, i) => (e.compartment?.reference ? [[e.compartment.reference, `resource[${i}].compartment`] as [string, string]] : [])),
+  ];
+  for (const [text, at] of compartments) {
+    if (placeholdersIn(text).length === 0) continue;
+    for (const m of memberships) {
+      for (const item of itemsUsing(m)) {
+        const values = parameterValues(m, item.parameter);
+        const substituted = text.replace(/%([A-Za-z][A-Za-z0-9_-]*(?:\.id)?)/g, (_m, name: string) => values.get(name) ?? '');
+        if (patientIdOf(substituted) === undefined) {
+          throw badRequest(`${at}: ${text} does not name a Patient for ProjectMembership/${m.id}, which uses this policy`, at);
+        }
+      }
+    }
+  }
 }

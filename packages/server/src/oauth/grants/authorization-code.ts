@@ -3,7 +3,8 @@
  * A code is single use: presenting a code whose login was already granted revokes that login,
  * and so every token issued from it (RFC 6749 section 4.1.2). PKCE S256 is required unless a
  * confidential client authenticated with its secret. A code from `/oauth2/authorize` needs the
- * same `redirect_uri` as the authorization request (RFC 6749 section 4.1.3).
+ * same `redirect_uri` as the authorization request (RFC 6749 section 4.1.3). The membership's
+ * `ipAccessRule`s are checked (ip-rules.ts): a blocked address leaves the code unused.
  */
 import type { Login } from '@medplum/fhirtypes';
 import { OAuthError } from '../../auth/auth-errors.js';
@@ -14,6 +15,7 @@ import { newSecret, hashSecret, secretMatches } from '../../auth/secrets.js';
 import { wantsOfflineAccess, type TokenResponse } from '../../auth/token-set.js';
 import { SystemRepository } from '../../fhir/system-repository.js';
 import { recordSignIn } from '../../audit/sign-in-audit.js';
+import { assertGrantIpAllowed } from '../../fhir/access-policy/ip-rules.js';
 import { loginClient } from '../client-binding.js';
 import { lockLogin, loadParties, requireParam, revokeLogin, serverScope, tokensFor, type Grant } from '../grant-context.js';
 import { loginRedirectUri } from '../redirect-uri.js';
@@ -41,6 +43,7 @@ export const authorizationCodeGrant: Grant = async (deps, request) => {
     checkRedirectUri(login, request);
     checkPkce(login, request);
     const parties = await loadParties(deps, tx, login);
+    await assertGrantIpAllowed(deps.store, tx, parties.projectId, parties.membership, request.remoteAddress);
     // Super admins get no refresh token: their sessions end with the access token (as Medplum's).
     const refreshSecret = wantsOfflineAccess(login.scope) && !parties.project.superAdmin ? newSecret() : undefined;
     const { code: _used, ...rest } = login;

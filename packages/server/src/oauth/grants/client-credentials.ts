@@ -6,11 +6,13 @@
  * refresh token: the client can always ask again. The client's `accessTokenLifetime` applies,
  * and each grant is recorded in the audit log (`login`) with its Login. Unknown client, wrong
  * secret, inactive client and missing membership all answer the same invalid_client (401).
+ * The membership's `ipAccessRule`s are checked before anything is recorded (ip-rules.ts).
  */
 import type { Login, ProjectMembership } from '@medplum/fhirtypes';
 import { recordSignIn } from '../../audit/sign-in-audit.js';
 import { OAuthError } from '../../auth/auth-errors.js';
 import { issueTokenSet } from '../../auth/token-set.js';
+import { assertGrantIpAllowed } from '../../fhir/access-policy/ip-rules.js';
 import { SystemRepository } from '../../fhir/system-repository.js';
 import { requireAuthenticatedClient } from '../form-request.js';
 import { serverScope, type Grant, type GrantDeps } from '../grant-context.js';
@@ -22,6 +24,7 @@ export const clientCredentialsGrant: Grant = async (deps, request) => {
   const scope = checkRequestedScope(request.params.scope || 'openid');
   const membership = await findClientMembership(deps, client.id, client.projectId);
   if (!membership) throw new OAuthError('invalid_client', 'Invalid client credentials');
+  await assertGrantIpAllowed(deps.store, deps.db, client.projectId, membership, request.remoteAddress);
   const lifetimes = clientTokenLifetimes(deps.accessLifetimeSeconds, client);
   // The Login and its audit record in one transaction: a token is never issued unrecorded.
   const login = await deps.db.transaction(async (tx) => {

@@ -8,6 +8,7 @@ import { OAuthError } from '../../auth/auth-errors.js';
 import { referenceId } from '../../auth/authenticate.js';
 import { hashSecret, newSecret, secretMatches } from '../../auth/secrets.js';
 import { verifyRefreshToken, type TokenResponse } from '../../auth/token-set.js';
+import { assertGrantIpAllowed } from '../../fhir/access-policy/ip-rules.js';
 import { SystemRepository } from '../../fhir/system-repository.js';
 import { loginClient } from '../client-binding.js';
 import { clientTokenLifetimes } from '../token-lifetime.js';
@@ -33,6 +34,8 @@ export const refreshTokenGrant: Grant = async (deps, request) => {
     }
     clientRule(login, request);
     const parties = await loadParties(deps, tx, login);
+    // A blocked address leaves the refresh token as it was (nothing is rotated).
+    await assertGrantIpAllowed(deps.store, tx, parties.projectId, parties.membership, request.remoteAddress);
     const secret = newSecret();
     const rotated = await new SystemRepository(deps).update<Login>(serverScope, { ...login, refreshSecret: hashSecret(secret) }, tx);
     return tokensFor(deps, rotated, parties, secret, clientTokenLifetimes(deps.accessLifetimeSeconds, client));
