@@ -5,7 +5,8 @@
  * `POST /admin/projects/:projectId/invite/bulk`, in requests of 1,000 rows, one after another:
  * each row a Practitioner with its own email address and `sendEmail=false` (no mail goes out;
  * every row still runs the whole invite: lookups by email, User, profile, membership,
- * AuditEvent, each in its own transaction). Then the same file again, which must report every
+ * AuditEvent; the server runs them in chunks of rows, one transaction each, see
+ * packages/server/src/admin/bulk-invite-chunk.ts). Then the same file again, which must report every
  * row `exists` (the idempotent re-run). Appends the figures to bench/RESULTS.md under
  * "Bulk invite" (replacing the previous figure there).
  * Options: --rows N (10000), --batch N (1000), --postgres URL, --no-write.

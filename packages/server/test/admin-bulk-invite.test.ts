@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import type { AccessPolicy, ProjectMembership } from '@medplum/fhirtypes';
+import type { AccessPolicy, AuditEvent, Bundle, ProjectMembership } from '@medplum/fhirtypes';
 import { uniqueEmail } from './auth-client.js';
 import { expectOutcome } from './expect-outcome.js';
 import { countRows, createMember, fhirClient, type TestMember } from './factories.js';
@@ -18,7 +18,7 @@ import { createFreshPgDatabase, type FreshPgDatabase } from './fresh-pg-database
 import { startTestServer, testDatabaseUrl, type TestServer } from './harness.js';
 import { startSmtpSink, type SmtpSink } from './smtp-sink.js';
 import { loadConfig } from '../src/config.js';
-import { systemScope } from '../src/fhir/scope.js';
+import { SYSTEM_PROJECT_ID, systemScope } from '../src/fhir/scope.js';
 import { SystemRepository } from '../src/fhir/system-repository.js';
 import { openDeps } from '../src/open-deps.js';
 
@@ -195,5 +195,116 @@ describe('tessera invite', () => {
     const unknown = await run(['--project', crypto.randomUUID(), '--email', 'a@example.com', '--first-name', 'A', '--last-name', 'B']);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /No project/);
+  });
+});
+
+/**
+ * What the chunked path (bulk-invite-chunk.ts: many rows per transaction, prefetched lookups,
+ * held writes sent together) must keep: a failing row in a chunk writes nothing, a member is
+ * `exists`, concurrent runs make each person once, and what it writes is indexed, versioned
+ * and audited like a single invite's.
+ */
+describe('bulk invite in chunks', () => {
+  let server: TestServer;
+  let admin: TestMember;
+  const csvOf = (lines: string[]) => ['resourceType,firstName,lastName,email,externalId,accessPolicy', ...lines].join('\n');
+  const usersWithEmail = async (email: string) =>
+    (await server.deps.store.findUsersByEmail(systemScope(SYSTEM_PROJECT_ID), email)).length + (await server.deps.store.findUsersByEmail(systemScope(admin.projectId), email)).length;
+
+  before(async () => {
+    server = await startTestServer();
+    admin = await createMember(server);
+  });
+  after(async () => {
+    await server.close();
+  });
+
+  it('a row that fails mid-invite writes nothing, and the rows around it go in', async () => {
+    const [a, b, c, d] = ['mid-a', 'mid-b', 'mid-c', 'mid-d'].map((p) => uniqueEmail(p)) as [string, string, string, string];
+    const before = await countRows(server, admin.projectId);
+    const res = await bulkPost(
+      server,
+      admin.token,
+      admin.projectId,
+      csvOf([
+        `Practitioner,Ann,A,${a},,`,
+        // Fails after its User is made: a RelatedPerson needs a patient.
+        `RelatedPerson,Bob,B,${b},,`,
+        // Fails before: the policy is not in the project.
+        `Practitioner,Cy,C,${c},,${crypto.randomUUID()}`,
+        `Practitioner,Dee,D,${d},,`,
+      ]),
+      'text/csv',
+    );
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual(
+      res.body.results.map((r: any) => [r.row, r.status, r.outcome?.issue[0].expression[0]]),
+      [
+        [1, 'created', undefined],
+        [2, 'error', 'patient'],
+        [3, 'error', 'accessPolicy'],
+        [4, 'created', undefined],
+      ],
+    );
+    assert.equal(await usersWithEmail(b), 0, 'the failed row left no User');
+    assert.equal(await usersWithEmail(c), 0);
+    assert.equal(await usersWithEmail(a), 1);
+    // Two rows, each a profile, a membership and an AuditEvent in the project (the Users are server-wide).
+    const after = await countRows(server, admin.projectId);
+    assert.deepEqual([after.resources - before.resources, after.history - before.history], [6, 6]);
+  });
+
+  it('reports a member already in the project as exists, among new rows', async () => {
+    const member = uniqueEmail('already');
+    const first = await bulkPost(server, admin.token, admin.projectId, csvOf([`Practitioner,Al,Ready,${member},,`]), 'text/csv');
+    const [n1, n2] = [uniqueEmail('new-1'), uniqueEmail('new-2')];
+    const res = await bulkPost(server, admin.token, admin.projectId, csvOf([`Practitioner,N,One,${n1},,`, `Practitioner,Al,Ready,${member.toUpperCase()},,`, `Practitioner,N,Two,${n2},,`]), 'text/csv');
+    assert.deepEqual(
+      res.body.results.map((r: any) => r.status),
+      ['created', 'exists', 'created'],
+    );
+    assert.equal(res.body.results[1].membership, first.body.results[0].membership);
+    assert.equal(await usersWithEmail(member), 1);
+  });
+
+  it('two bulk invites of overlapping emails at once, and a single invite beside them, make each person once', async () => {
+    const emails = Array.from({ length: 30 }, (_, i) => uniqueEmail(`overlap-${i}`));
+    const csv = (part: string[]) => csvOf(part.map((e, i) => `Practitioner,Over,Lap ${i},${e},,`));
+    const single = fetch(new URL(`admin/projects/${admin.projectId}/invite`, server.baseUrl), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ resourceType: 'Practitioner', firstName: 'Over', lastName: 'Single', email: emails[15], sendEmail: false }),
+    });
+    const [one, two, alone] = await Promise.all([bulkPost(server, admin.token, admin.projectId, csv(emails.slice(0, 20)), 'text/csv'), bulkPost(server, admin.token, admin.projectId, csv(emails.slice(10)), 'text/csv'), single]);
+    assert.equal(one.status, 200, JSON.stringify(one.body));
+    assert.equal(two.status, 200, JSON.stringify(two.body));
+    assert.ok([200, 201, 409].includes(alone.status), String(alone.status));
+    const created = [...one.body.results, ...two.body.results].filter((r: any) => r.status === 'created').map((r: any) => r.email);
+    assert.equal(created.length + (alone.status === 409 ? 0 : 1), 30, 'each person created once');
+    assert.equal(new Set(created).size, created.length);
+    for (const email of emails) assert.equal(await usersWithEmail(email), 1, email);
+    const fhir = fhirClient(server, admin.token);
+    const memberships = await Promise.all(emails.map(async (email) => (await fhir.get<Bundle>(`Practitioner?email=${encodeURIComponent(email)}`)).body.entry?.length));
+    assert.deepEqual(memberships, emails.map(() => 1), 'one profile each');
+  });
+
+  it('indexes, versions and audits what it writes', async () => {
+    const email = uniqueEmail('indexed');
+    const res = await bulkPost(server, admin.token, admin.projectId, csvOf([`Practitioner,Zebedee,Quuxington,${email},,`]), 'text/csv');
+    const membershipRef: string = res.body.results[0].membership;
+    const fhir = fhirClient(server, admin.token);
+    const membership = (await fhir.get<ProjectMembership>(membershipRef)).body;
+    const byName = (await fhir.get<Bundle>('Practitioner?name=quuxington')).body;
+    const byEmail = (await fhir.get<Bundle>(`Practitioner?email=${encodeURIComponent(email)}`)).body;
+    assert.deepEqual([byName.entry?.[0]?.resource?.id, byEmail.entry?.[0]?.resource?.id], [membership.profile.reference?.split('/')[1], membership.profile.reference?.split('/')[1]]);
+    for (const query of [`user=${membership.user?.reference}`, `profile=${membership.profile.reference}`]) {
+      const found = (await fhir.get<Bundle>(`ProjectMembership?${query}`)).body;
+      assert.deepEqual(found.entry?.map((e) => e.resource?.id), [membership.id], query);
+    }
+    const history = (await fhir.get<Bundle>(`${membershipRef}/_history`)).body;
+    assert.deepEqual(history.entry?.map((e) => e.resource?.meta?.versionId), [membership.meta?.versionId]);
+    const audit = (await fhir.get<Bundle>(`AuditEvent?entity=${membershipRef}`)).body;
+    assert.equal(audit.entry?.length, 1);
+    assert.match((audit.entry?.[0]?.resource as AuditEvent | undefined)?.outcomeDesc ?? '', /^Invited .* as Practitioner$/);
   });
 });

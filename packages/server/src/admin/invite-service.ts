@@ -23,7 +23,7 @@ import { SYSTEM_PROJECT_ID, systemScope } from '../fhir/scope.js';
 import { SystemRepository } from '../fhir/system-repository.js';
 import type { AdminDeps } from './admin-routes.js';
 import type { InviteInput } from './invite-input.js';
-import { findMembershipByExternalId, findMembershipsOfUserIn, findProfileByEmail, findUsersByEmailIn, lockInviteKeys } from './invite-lookups.js';
+import { InviteLookups, inviteLockKeys, userProjectOf } from './invite-lookups.js';
 import type { InviteMail } from './invite-mail.js';
 
 type Stored<T> = T & { id: string };
@@ -98,10 +98,10 @@ async function createUser(deps: InviteDeps, system: SystemRepository, tx: Querya
 }
 
 /** The profile: the one named in the template, else the project's profile of that type with this email, else a new one. */
-async function findOrCreateProfile(system: SystemRepository, tx: Queryable, projectId: string, input: InviteInput, named: Stored<Profile> | undefined): Promise<Stored<Profile>> {
+async function findOrCreateProfile(system: SystemRepository, tx: Queryable, lookups: InviteLookups, projectId: string, input: InviteInput, named: Stored<Profile> | undefined): Promise<Stored<Profile>> {
   if (named) return named;
   if (input.email) {
-    const existing = await findProfileByEmail(tx, projectId, input.resourceType, input.email);
+    const existing = await lookups.profileByEmail(input.resourceType, input.email);
     if (existing) return existing as Stored<Profile>;
   }
   if (input.resourceType === 'RelatedPerson' && !input.patient) {
@@ -144,6 +144,10 @@ export interface InviteOptions {
   reportExisting?: boolean;
   /** The project, already read (a bulk invite reads it once, not for each row). */
   project?: Stored<Project>;
+  /** The lookups to use (a bulk invite's, prefetched for its chunk); by default, this invite's own. */
+  lookups?: InviteLookups;
+  /** The transaction already holds this person's advisory locks (a bulk invite takes a chunk's at once). */
+  locked?: boolean;
 }
 
 interface Existing {
@@ -160,18 +164,18 @@ interface Existing {
  * an externalId another member holds. Without an email and with `upsert`, the externalId's
  * membership is the one to update.
  */
-async function findExisting(system: SystemRepository, tx: Queryable, projectId: string, userProjectId: string, input: InviteInput, options: InviteOptions): Promise<Existing> {
-  const users = input.email ? await findUsersByEmailIn(tx, [projectId, SYSTEM_PROJECT_ID], input.email) : new Map<string, Stored<User>>();
+async function findExisting(system: SystemRepository, tx: Queryable, lookups: InviteLookups, projectId: string, userProjectId: string, input: InviteInput, options: InviteOptions): Promise<Existing> {
+  const users = input.email ? await lookups.usersByEmail(input.email) : new Map<string, Stored<User>>();
   if (input.email && !input.forceNewMembership) {
     const other = users.get(userProjectId === SYSTEM_PROJECT_ID ? projectId : SYSTEM_PROJECT_ID);
-    const [theirs] = other ? await findMembershipsOfUserIn(tx, projectId, other.id) : [];
+    const [theirs] = other ? await lookups.membershipsOfUser(other.id) : [];
     if (theirs && options.reportExisting) return { exists: theirs };
     if (theirs) throw conflict('User is already a member of this project', 'email');
   }
   let user = users.get(userProjectId);
-  let membership = user && !input.forceNewMembership ? (await findMembershipsOfUserIn(tx, projectId, user.id))[0] : undefined;
+  let membership = user && !input.forceNewMembership ? (await lookups.membershipsOfUser(user.id))[0] : undefined;
   if (input.externalId) {
-    const holder = await findMembershipByExternalId(tx, projectId, input.externalId);
+    const holder = await lookups.membershipByExternalId(input.externalId);
     if (holder && holder.id !== membership?.id) {
       const sameAsHolder = !input.email && !input.forceNewMembership;
       if (sameAsHolder && !input.upsert && options.reportExisting) return { exists: holder };
@@ -189,64 +193,72 @@ async function findExisting(system: SystemRepository, tx: Queryable, projectId: 
 
 /** Runs the invite in one transaction; the caller sends `result.mail` after it resolves. */
 export async function inviteMember(deps: InviteDeps, inviter: Inviter, projectId: string, input: InviteInput, options: InviteOptions = {}): Promise<InviteResult> {
+  return deps.db.transaction((tx) => inviteMemberIn(deps, tx, inviter, projectId, input, options));
+}
+
+/**
+ * The invite inside the caller's transaction `tx` (a bulk invite runs a chunk of rows in one).
+ * It writes only through `deps.store`, so a bulk invite can hold its writes and drop those of
+ * a row that fails.
+ */
+export async function inviteMemberIn(deps: InviteDeps, tx: Queryable, inviter: Inviter, projectId: string, input: InviteInput, options: InviteOptions = {}): Promise<InviteResult> {
   const system = new SystemRepository(deps);
-  return deps.db.transaction(async (tx) => {
-    const project = options.project ?? (await system.read<Project>(systemScope(projectId), 'Project', projectId, tx));
-    if (!project) throw notFound(`Project ${projectId} not found`);
-    const userProjectId = input.userScope === 'project' ? projectId : SYSTEM_PROJECT_ID;
-    await lockInviteKeys(tx, projectId, userProjectId, input);
-    const namedProfile = await checkReferences(system, tx, projectId, input);
-    const { user: existingUser, membership: existingMembership, exists } = await findExisting(system, tx, projectId, userProjectId, input, options);
-    if (exists) return { membership: exists, outcome: 'exists' };
+  const project = options.project ?? (await system.read<Project>(systemScope(projectId), 'Project', projectId, tx));
+  if (!project) throw notFound(`Project ${projectId} not found`);
+  const userProjectId = userProjectOf(projectId, input);
+  if (!options.locked) await deps.store.lockKeys(tx, inviteLockKeys(projectId, userProjectId, input));
+  const lookups = options.lookups ?? new InviteLookups(deps.store, tx, projectId);
+  const namedProfile = await checkReferences(system, tx, projectId, input);
+  const { user: existingUser, membership: existingMembership, exists } = await findExisting(system, tx, lookups, projectId, userProjectId, input, options);
+  if (exists) return { membership: exists, outcome: 'exists' };
 
-    const user = existingUser ?? (await createUser(deps, system, tx, projectId, input));
-    let profileRef: ProjectMembership['profile'];
-    if (existingMembership && !namedProfile) {
-      // An upsert keeps the member's profile unless the template names another.
-      profileRef = existingMembership.profile;
-    } else {
-      const profile = await findOrCreateProfile(system, tx, projectId, input, namedProfile);
-      profileRef = { reference: `${profile.resourceType}/${profile.id}`, display: displayName(input) } as ProjectMembership['profile'];
+  const user = existingUser ?? (await createUser(deps, system, tx, projectId, input));
+  let profileRef: ProjectMembership['profile'];
+  if (existingMembership && !namedProfile) {
+    // An upsert keeps the member's profile unless the template names another.
+    profileRef = existingMembership.profile;
+  } else {
+    const profile = await findOrCreateProfile(system, tx, lookups, projectId, input, namedProfile);
+    profileRef = { reference: `${profile.resourceType}/${profile.id}`, display: displayName(input) } as ProjectMembership['profile'];
+  }
+  if (existingMembership && existingMembership.profile?.reference !== profileRef.reference) {
+    throw conflict('User is already a member of this project with a different profile', 'membership.profile');
+  }
+
+  const { profile: _named, ...template } = input.membership;
+  const pinned = {
+    resourceType: 'ProjectMembership' as const,
+    project: { reference: `Project/${projectId}`, ...(project.name ? { display: project.name } : {}) },
+    user: { reference: `User/${user.id}`, ...(user.email ? { display: user.email } : {}) },
+    profile: profileRef,
+  };
+  const invitedBy = inviter.ctx.author.reference?.startsWith('User/') ? { invitedBy: { reference: inviter.ctx.author.reference } } : {};
+  const membership = existingMembership
+    ? await system.update<ProjectMembership>(systemScope(projectId), { ...existingMembership, ...template, ...pinned, id: existingMembership.id }, tx)
+    : await system.create<ProjectMembership>(systemScope(projectId), { active: true, ...invitedBy, ...template, ...pinned }, tx);
+
+  let mail: InviteMail | undefined;
+  if (input.email && input.sendEmail) {
+    mail = { to: input.email, projectId, projectName: project.name ?? 'a project', firstName: user.firstName ?? input.firstName, baseUrl: deps.baseUrl };
+    if (!user.passwordHash) {
+      const link = await createInviteRequest(deps, user.id, { lifetimeSeconds: deps.inviteLinkLifetimeSeconds }, tx);
+      mail = { ...mail, setPasswordUrl: link.url, expiresAt: link.expiresAt };
     }
-    if (existingMembership && existingMembership.profile?.reference !== profileRef.reference) {
-      throw conflict('User is already a member of this project with a different profile', 'membership.profile');
-    }
+  }
 
-    const { profile: _named, ...template } = input.membership;
-    const pinned = {
-      resourceType: 'ProjectMembership' as const,
-      project: { reference: `Project/${projectId}`, ...(project.name ? { display: project.name } : {}) },
-      user: { reference: `User/${user.id}`, ...(user.email ? { display: user.email } : {}) },
-      profile: profileRef,
-    };
-    const invitedBy = inviter.ctx.author.reference?.startsWith('User/') ? { invitedBy: { reference: inviter.ctx.author.reference } } : {};
-    const membership = existingMembership
-      ? await system.update<ProjectMembership>(systemScope(projectId), { ...existingMembership, ...template, ...pinned, id: existingMembership.id }, tx)
-      : await system.create<ProjectMembership>(systemScope(projectId), { active: true, ...invitedBy, ...template, ...pinned }, tx);
-
-    let mail: InviteMail | undefined;
-    if (input.email && input.sendEmail) {
-      mail = { to: input.email, projectId, projectName: project.name ?? 'a project', firstName: user.firstName ?? input.firstName, baseUrl: deps.baseUrl };
-      if (!user.passwordHash) {
-        const link = await createInviteRequest(deps, user.id, { lifetimeSeconds: deps.inviteLinkLifetimeSeconds }, tx);
-        mail = { ...mail, setPasswordUrl: link.url, expiresAt: link.expiresAt };
-      }
-    }
-
-    await recordAuditEvent(
-      deps,
-      {
-        projectId,
-        action: 'invite',
-        who: inviter.ctx.author,
-        onBehalfOf: inviter.ctx.profile,
-        what: [{ reference: `ProjectMembership/${membership.id}` }, { reference: profileRef.reference as string }, { reference: `User/${user.id}` }] as Reference<Resource>[],
-        outcome: 'success',
-        description: `${existingMembership ? 'Updated the membership of' : 'Invited'} ${input.email ?? input.externalId} as ${input.resourceType}`,
-        ...(inviter.remoteAddress ? { remoteAddress: inviter.remoteAddress } : {}),
-      },
-      tx,
-    );
-    return { membership, outcome: existingMembership ? 'updated' : 'created', ...(mail ? { mail } : {}) };
-  });
+  await recordAuditEvent(
+    deps,
+    {
+      projectId,
+      action: 'invite',
+      who: inviter.ctx.author,
+      onBehalfOf: inviter.ctx.profile,
+      what: [{ reference: `ProjectMembership/${membership.id}` }, { reference: profileRef.reference as string }, { reference: `User/${user.id}` }] as Reference<Resource>[],
+      outcome: 'success',
+      description: `${existingMembership ? 'Updated the membership of' : 'Invited'} ${input.email ?? input.externalId} as ${input.resourceType}`,
+      ...(inviter.remoteAddress ? { remoteAddress: inviter.remoteAddress } : {}),
+    },
+    tx,
+  );
+  return { membership, outcome: existingMembership ? 'updated' : 'created', ...(mail ? { mail } : {}) };
 }

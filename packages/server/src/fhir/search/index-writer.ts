@@ -136,3 +136,59 @@ function insertClause<K extends keyof IndexRows>(spec: TableSpec<K>, rows: Index
   return `INSERT INTO ${spec.table} (project_id, resource_type, resource_id, ${names})
     SELECT $1::uuid, $2::text, $3::text, u.* FROM unnest(${arrays.join(', ')}) AS u`;
 }
+
+/** One resource's index rows in a multi-resource write (writeIndexClausesMany). */
+export interface IndexEntry {
+  target: IndexTarget;
+  rows: IndexRows;
+  /** True when the resource may have rows already (an update): they are removed first. */
+  replace: boolean;
+}
+
+/**
+ * The index rows of many resources as data-modifying CTE bodies for one statement (a bulk
+ * write, ResourceStore.flushBatch): per table one DELETE of the replaced resources' old rows
+ * and one INSERT from `unnest` of column arrays that carry the project, type and id of each
+ * row too. `params` gets the arrays appended; the clauses name them by position. As in
+ * writeIndexRows, the DELETEs and INSERTs share one snapshot, so a DELETE removes only old rows.
+ */
+export function writeIndexClausesMany(entries: readonly IndexEntry[], params: unknown[]): string[] {
+  const clauses: string[] = [];
+  const replaced = entries.filter((e) => e.replace);
+  if (replaced.length > 0) {
+    params.push(
+      replaced.map((e) => e.target.projectId),
+      replaced.map((e) => e.target.resourceType),
+      replaced.map((e) => e.target.resourceId),
+    );
+    const [p, t, i] = [params.length - 2, params.length - 1, params.length];
+    for (const table of INDEX_TABLES) {
+      clauses.push(`DELETE FROM ${table} WHERE (project_id, resource_type, resource_id) IN (SELECT * FROM unnest($${p}::uuid[], $${t}::text[], $${i}::text[]))`);
+    }
+  }
+  for (const key of Object.keys(TABLES) as Array<keyof IndexRows>) {
+    const spec = TABLES[key] as TableSpec<typeof key>;
+    const owners: IndexTarget[] = [];
+    const rows: Array<IndexRows[typeof key][number]> = [];
+    for (const entry of entries) {
+      for (const row of entry.rows[key] as Array<IndexRows[typeof key][number]>) {
+        owners.push(entry.target);
+        rows.push(row);
+      }
+    }
+    if (rows.length === 0) continue;
+    params.push(
+      owners.map((o) => o.projectId),
+      owners.map((o) => o.resourceType),
+      owners.map((o) => o.resourceId),
+    );
+    const arrays = [`$${params.length - 2}::uuid[]`, `$${params.length - 1}::text[]`, `$${params.length}::text[]`];
+    for (const [, type, read] of spec.columns) {
+      params.push(rows.map(read));
+      arrays.push(`$${params.length}::${type}`);
+    }
+    const names = spec.columns.map(([name]) => name).join(', ');
+    clauses.push(`INSERT INTO ${spec.table} (project_id, resource_type, resource_id, ${names}) SELECT * FROM unnest(${arrays.join(', ')})`);
+  }
+  return clauses;
+}
