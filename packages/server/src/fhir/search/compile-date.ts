@@ -7,6 +7,9 @@
  *   gt  the range above the search value overlaps it  high > b
  *   lt  the range below overlaps it                   low < a
  *   ge  gt, or eq                                     le  lt, or eq
+ * Each is written with a redundant bound on low or high where one follows (stored ranges are
+ * never empty, low < high), so an index on (code, low) or (code, high) bounds the scan
+ * (migration 0006 adds the second).
  *   sa  starts after the search range                 low >= b
  *   eb  ends before it                                high <= a
  *   ap  overlaps the search range widened by 10% of its distance from now (at least a day)
@@ -76,7 +79,11 @@ function relate(t: Target, prefix: Prefix, range: InstantRange, params: SqlParam
   // Bounds are added only when used: PostgreSQL refuses a parameter no statement text mentions.
   const a = (): string => params.add(range.low, 'timestamptz');
   const b = (): string => params.add(range.high, 'timestamptz');
-  const within = (): string => and([t.lowGe(a()), t.highLe(b())]);
+  // a <= low and high <= b; low < b follows (low < high), and bounds an index on low from both sides.
+  const within = (): string => {
+    const high = b();
+    return and([t.lowGe(a()), t.lowLt(high), t.highLe(high)]);
+  };
   switch (prefix) {
     case 'eq':
       return within();
@@ -86,10 +93,17 @@ function relate(t: Target, prefix: Prefix, range: InstantRange, params: SqlParam
       return t.highGt(b());
     case 'lt':
       return t.lowLt(a());
-    case 'ge':
-      return or([t.highGt(b()), within()]);
-    case 'le':
-      return or([t.lowLt(a()), within()]);
+    case 'ge': {
+      // gt or eq. Both imply high > a (a stored range is never empty: low < high), which is
+      // written first so that an index on high can bound the scan.
+      const low = a();
+      return and([t.highGt(low), or([t.highGt(b()), t.lowGe(low)])]);
+    }
+    case 'le': {
+      // lt or eq; both imply low < b, the bound an index on low can use.
+      const high = b();
+      return and([t.lowLt(high), or([t.lowLt(a()), t.highLe(high)])]);
+    }
     case 'sa':
       return t.lowGe(b());
     case 'eb':

@@ -82,12 +82,19 @@ function parseOffset(tz: string | undefined): number {
   return sign * ((hh ?? 0) * 60 + (mm ?? 0)) * 60_000;
 }
 
-/** A Period's range: its start's low to its end's high, open where a bound is missing. */
+/**
+ * A Period's range: its start's low to its end's high, open where a bound is missing. A Period
+ * that ends before it starts (against invariant per-1) covers both its instants, so no stored
+ * range is empty: the date search conditions (compile-date.ts) rely on low < high.
+ */
 export function periodRange(start: string | undefined, end: string | undefined): InstantRange | undefined {
   const from = start === undefined ? undefined : parseDateRange(start);
   const to = end === undefined ? undefined : parseDateRange(end);
   if ((start !== undefined && !from) || (end !== undefined && !to) || (!from && !to)) {
     return undefined;
+  }
+  if (from && to && from.lowMs >= to.highMs) {
+    return { low: to.low, high: from.high, lowMs: to.lowMs, highMs: from.highMs };
   }
   return {
     low: from?.low ?? OPEN_LOW,
