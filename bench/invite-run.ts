@@ -18,6 +18,7 @@ import { parseArgs } from 'node:util';
 import { createBenchDatabase, type BenchDatabase } from './bench-database.js';
 import { killAllChildren, type Child } from './child-processes.js';
 import { describeMachine, readCodeVersion, readLoadAverage } from './machine.js';
+import { readPolicySection } from './policy-results-file.js';
 import { formatNumber } from './results-file.js';
 import { issueToken, startTessera, type Paths } from './servers.js';
 
@@ -124,9 +125,11 @@ function render(first: Pass, again: Pass, loads: [number, number], postgres: str
 function writeBlock(block: string): void {
   const path = resolve(repoRoot, 'bench/RESULTS.md');
   let text = existsSync(path) ? readFileSync(path, 'utf8') : '# Tessera benchmark results\n';
+  // The access-policy section follows the invite section: kept whole (policy-results-file.ts).
+  const policy = readPolicySection(text);
   const at = text.indexOf(HEADING);
   if (at >= 0) text = text.slice(0, at).replace(/\n+$/, '\n');
-  writeFileSync(path, `${text.replace(/\n*$/, '\n')}\n${HEADING}\n\n${block}\n`);
+  writeFileSync(path, `${text.replace(/\n*$/, '\n')}\n${HEADING}\n\n${block}\n${policy ? `\n${policy}\n` : ''}`);
 }
 
 async function main(): Promise<number> {

@@ -7,6 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { EmbeddedStart } from './embedded-start.js';
 import type { LoadResult } from './load.js';
 import type { CodeVersion, Machine } from './machine.js';
+import { readPolicySection } from './policy-results-file.js';
 
 export interface ScenarioResult {
   title: string;
@@ -199,6 +200,11 @@ export function writeResultsFile(path: string, update: { run?: string; searchRun
   const invite = readBlocks(path, INVITE_START, INVITE_END)[0];
   if (invite !== undefined) {
     parts.push('', INVITE_HEADING, '', invite);
+  }
+  // The access-policy section (policy-results-file.ts) is kept whole, at the end.
+  const policySection = existsSync(path) ? readPolicySection(readFileSync(path, 'utf8')) : undefined;
+  if (policySection !== undefined) {
+    parts.push('', policySection);
   }
   writeFileSync(path, `${parts.join('\n')}\n`);
 }
