@@ -10,13 +10,13 @@
  */
 import type { LoginAuthenticationResponse } from '@medplum/core';
 import type { ProjectMembership } from '@medplum/fhirtypes';
-import { Alert, Button, List, Loader, Paper, Radio, Stack, Text, TextInput } from '@mantine/core';
+import { Alert, Button, List, Loader, Paper, Stack, Text } from '@mantine/core';
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { useSearchParams } from 'react-router';
-import { FormAlert } from '../components/FormAlert';
 import { PageTitle } from '../components/PageTitle';
 import { useSignIn } from '../medplum-context';
 import { SignInForm, type SignInValues } from './SignInForm';
+import { MembershipChoiceForm, MfaCodeForm } from './SignInSteps';
 import { describeScopes, fetchClientInfo, responseUrl, type ClientInfo } from './oauth-request';
 import { useFormAction } from './useFormAction';
 
@@ -161,42 +161,18 @@ export function OAuthPage() {
       <Stack>
         <OAuthRequestSummary info={info} />
         {step.kind === 'password' && <SignInForm onSubmit={signIn} errors={errors} busy={busy} />}
-        {step.kind === 'mfa' && (
-          <form onSubmit={verify} aria-label="Two-factor code">
-            <Stack>
-              <FormAlert messages={errors.general} title="Could not sign in" />
-              <TextInput
-                label="Code from your authenticator app"
-                inputMode="numeric"
-                autoComplete="one-time-code"
-                required
-                value={token}
-                onChange={(e) => setToken(e.currentTarget.value)}
-                error={errors.fields.token}
-                ref={codeInput}
-              />
-              <Button type="submit" loading={busy}>
-                Verify
-              </Button>
-            </Stack>
-          </form>
-        )}
+        {step.kind === 'mfa' && <MfaCodeForm onSubmit={verify} errors={errors} busy={busy} token={token} onTokenChange={setToken} inputRef={codeInput} />}
         {step.kind === 'membership' && (
-          <form onSubmit={chooseMembership} aria-label="Choose a profile">
-            <Stack>
-              <FormAlert messages={errors.general} title="Could not sign in" />
-              <Radio.Group label={`Continue to ${info.client_name} as`} value={choice} onChange={setChoice} error={errors.fields.profile}>
-                <Stack mt="xs">
-                  {step.memberships.map((m) => (
-                    <Radio key={m.id} value={m.id ?? ''} label={`${m.project?.display ?? m.project?.reference ?? 'Project'} — ${m.profile?.display ?? m.profile?.reference ?? ''}`} />
-                  ))}
-                </Stack>
-              </Radio.Group>
-              <Button type="submit" loading={busy}>
-                Continue
-              </Button>
-            </Stack>
-          </form>
+          <MembershipChoiceForm
+            onSubmit={chooseMembership}
+            errors={errors}
+            busy={busy}
+            formLabel="Choose a profile"
+            question={`Continue to ${info.client_name} as`}
+            memberships={step.memberships}
+            choice={choice}
+            onChoice={setChoice}
+          />
         )}
         {step.kind === 'leaving' ? (
           <Text role="status">Returning you to {info.client_name}…</Text>

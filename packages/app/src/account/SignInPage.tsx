@@ -5,14 +5,14 @@
  */
 import type { LoginAuthenticationResponse } from '@medplum/core';
 import type { ProjectMembership } from '@medplum/fhirtypes';
-import { Alert, Anchor, Button, Group, Paper, Radio, Stack, Text, TextInput } from '@mantine/core';
+import { Alert, Anchor, Group, Paper, Stack, Text } from '@mantine/core';
 import { useState, type FormEvent } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router';
-import { FormAlert } from '../components/FormAlert';
 import { PageTitle } from '../components/PageTitle';
 import { NO_ERRORS, readFormErrors, type FormErrors } from '../form-errors';
 import { useSignIn } from '../medplum-context';
 import { SignInForm, type SignInValues } from './SignInForm';
+import { MembershipChoiceForm, MfaCodeForm } from './SignInSteps';
 
 type Step = { kind: 'password' } | { kind: 'mfa'; login: string } | { kind: 'membership'; login: string; memberships: ProjectMembership[] };
 
@@ -94,36 +94,22 @@ export function SignInPage() {
           </Group>
         </Stack>
       )}
-      {step.kind === 'mfa' && (
-        <form onSubmit={verify} aria-label="Two-factor code">
-          <Stack>
-            <FormAlert messages={errors.general} title="Could not sign in" />
-            <TextInput label="Code from your authenticator app" inputMode="numeric" autoComplete="one-time-code" required value={token} onChange={(e) => setToken(e.currentTarget.value)} error={errors.fields.token} data-autofocus />
-            <Button type="submit" loading={busy}>
-              Verify
-            </Button>
-          </Stack>
-        </form>
-      )}
+      {step.kind === 'mfa' && <MfaCodeForm onSubmit={verify} errors={errors} busy={busy} token={token} onTokenChange={setToken} />}
       {step.kind === 'membership' && (
-        <form onSubmit={chooseMembership} aria-label="Choose a project">
-          <Stack>
-            <FormAlert messages={errors.general} title="Could not sign in" />
-            <Radio.Group label="You are a member of several projects. Which one?" value={choice} onChange={setChoice} error={errors.fields.profile}>
-              <Stack mt="xs">
-                {step.memberships.map((m) => (
-                  <Radio key={m.id} value={m.id ?? ''} label={`${m.project?.display ?? m.project?.reference ?? 'Project'} — ${m.profile?.display ?? m.profile?.reference ?? ''}`} />
-                ))}
-              </Stack>
-            </Radio.Group>
-            <Button type="submit" loading={busy}>
-              Continue
-            </Button>
-            <Text size="xs" c="dimmed">
-              You can switch projects by signing in again.
-            </Text>
-          </Stack>
-        </form>
+        <MembershipChoiceForm
+          onSubmit={chooseMembership}
+          errors={errors}
+          busy={busy}
+          formLabel="Choose a project"
+          question="You are a member of several projects. Which one?"
+          memberships={step.memberships}
+          choice={choice}
+          onChoice={setChoice}
+        >
+          <Text size="xs" c="dimmed">
+            You can switch projects by signing in again.
+          </Text>
+        </MembershipChoiceForm>
       )}
     </Paper>
   );
