@@ -12,8 +12,9 @@
  * chunks existed, so one row's database error costs only that row.
  */
 import type { Project } from '@medplum/fhirtypes';
+import { lockKeys } from '../db/advisory-locks.js';
 import { OutcomeError } from '../fhir/outcomes.js';
-import { BatchingResourceStore } from '../fhir/resource-store.js';
+import { BatchingResourceStore } from '../fhir/resource-store-bulk.js';
 import type { InviteInput } from './invite-input.js';
 import { InviteLookups, inviteLockKeys, userProjectOf } from './invite-lookups.js';
 import { inviteMember, inviteMemberIn, type InviteDeps, type InviteResult, type Inviter } from './invite-service.js';
@@ -39,7 +40,7 @@ export async function inviteChunk(deps: InviteDeps, inviter: Inviter, project: S
   const chunkDeps: InviteDeps = { ...deps, store };
   try {
     return await deps.db.transaction(async (tx) => {
-      await store.lockKeys(tx, inputs.flatMap((input) => inviteLockKeys(project.id, userProjectOf(project.id, input), input)));
+      await lockKeys(tx, inputs.flatMap((input) => inviteLockKeys(project.id, userProjectOf(project.id, input), input)));
       const lookups = new InviteLookups(store, tx, project.id);
       await lookups.prefetch(inputs);
       const outcomes: RowOutcome[] = [];

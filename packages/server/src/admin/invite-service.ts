@@ -14,6 +14,7 @@
  * The mail goes out after commit (invite-mail.ts).
  */
 import type { Patient, Practitioner, Project, ProjectMembership, Reference, RelatedPerson, Resource, User } from '@medplum/fhirtypes';
+import { lockKeys } from '../db/advisory-locks.js';
 import type { Queryable } from '../db/database.js';
 import { recordAuditEvent } from '../audit/audit-log.js';
 import type { RequestContext } from '../auth/request-context.js';
@@ -206,7 +207,7 @@ export async function inviteMemberIn(deps: InviteDeps, tx: Queryable, inviter: I
   const project = options.project ?? (await system.read<Project>(systemScope(projectId), 'Project', projectId, tx));
   if (!project) throw notFound(`Project ${projectId} not found`);
   const userProjectId = userProjectOf(projectId, input);
-  if (!options.locked) await deps.store.lockKeys(tx, inviteLockKeys(projectId, userProjectId, input));
+  if (!options.locked) await lockKeys(tx, inviteLockKeys(projectId, userProjectId, input));
   const lookups = options.lookups ?? new InviteLookups(deps.store, tx, projectId);
   const namedProfile = await checkReferences(system, tx, projectId, input);
   const { user: existingUser, membership: existingMembership, exists } = await findExisting(system, tx, lookups, projectId, userProjectId, input, options);

@@ -7,13 +7,14 @@
  * advisory lock keyed by (project, type, normalised criteria) while they search and write,
  * so two requests with the same criteria, on any server instance sharing the database, are
  * serialised and the second finds what the first made: concurrent conditional creates make
- * one resource. Writes that do not name the same criteria (a plain create of an identical
+ * one resource (the lock: db/advisory-locks.ts; a hash collision only makes unrelated criteria
+ * wait for each other). Writes that do not name the same criteria (a plain create of an identical
  * resource) are not serialised with them; nothing here claims otherwise.
  *
  * Conditional delete deletes every match, up to CONDITIONAL_DELETE_MAX; more is a 412.
  */
 import type { Resource } from '@medplum/fhirtypes';
-import type { Queryable } from '../db/database.js';
+import { lockKeys } from '../db/advisory-locks.js';
 import type { Random } from '../deps.js';
 import { badRequest, OutcomeError, outcomeError } from './outcomes.js';
 import type { Repository, WriteOptions, WriteResult } from './repository.js';
@@ -68,18 +69,6 @@ export function parseCriteria(resourceType: string, text: string, where: string)
 export function criteriaKey(projectId: string, resourceType: string, criteria: Criteria): string {
   const sorted = [...criteria].sort(([a, x], [b, y]) => (a === b ? (x < y ? -1 : x > y ? 1 : 0) : a < b ? -1 : 1));
   return `${projectId}|${resourceType}|${new URLSearchParams(sorted).toString()}`;
-}
-
-/**
- * Serialises, until the transaction ends, the work of every transaction that takes the same
- * key (https://www.postgresql.org/docs/current/explicit-locking.html#ADVISORY-LOCKS). A
- * hash collision only makes unrelated criteria wait for each other.
- */
-export async function lockKeys(tx: Queryable, keys: Iterable<string>): Promise<void> {
-  // Sorted and once each: two transactions that take the same keys take them in the same order, so they cannot deadlock.
-  for (const key of [...new Set(keys)].sort()) {
-    await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [key]);
-  }
 }
 
 /** The matches of the criteria, at most `limit`. Errors in the criteria point at `where`. */

@@ -1,18 +1,22 @@
 /**
  * Raw storage of resources and their history, in SQL, always confined to a `Scope`'s project.
  * It knows nothing of HTTP, validation or permissions (that is `Repository`'s work); it only
- * guarantees that no statement it runs can touch another tenant's rows.
+ * guarantees that no statement it runs can touch another tenant's rows. Beside it: the row
+ * mapping (stored-row.ts), index lookups of many values (index-value-lookup.ts), and the bulk
+ * write path (resource-store-bulk.ts).
  */
 import type { Resource } from '@medplum/fhirtypes';
 import type { Database, Queryable } from '../db/database.js';
+import { findResourcesByIndexValues, type IndexValueHit, type IndexValueMatch } from './index-value-lookup.js';
 import type { Scope } from './scope.js';
 import type { CompiledSearch } from './search/compile-search.js';
 import type { ProjectQuery, RowRestriction } from './search/include-sql.js';
 import { SqlParams } from './search/sql.js';
 import type { IndexRows } from './search/index-rows.js';
-import { deleteIndexRows, writeIndexClausesMany, writeIndexRows, type IndexEntry } from './search/index-writer.js';
+import { deleteIndexRows, writeIndexRows } from './search/index-writer.js';
 import type { Cursor } from './search/paging.js';
 import { buildCountQuery, buildEstimateQuery, buildPageQuery, ESTIMATE_COUNT_CAP, readPlanRows, type BuiltQuery } from './search/search-sql.js';
+import { STORED_COLUMNS, toStored, type StoredRow } from './stored-row.js';
 
 export interface StoredVersion {
   resourceType: string;
@@ -63,45 +67,14 @@ export interface SearchRow {
   sortValues: Array<string | null>;
 }
 
-interface Row {
-  resource_type: string;
-  id: string;
-  version_id: string;
-  last_updated: Date | string;
-  deleted: boolean;
-  content: Resource | null;
-  seq?: string | number;
-  method?: WriteMethod;
-}
-
-/** jsonb does not keep key order; put resourceType, id and meta first again, as people read them. */
-function ordered(content: Resource): Resource {
-  const { resourceType, id, meta, ...rest } = content;
-  return { resourceType, ...(id === undefined ? {} : { id }), ...(meta === undefined ? {} : { meta }), ...rest } as Resource;
-}
-
-function toStored(row: Row): StoredVersion {
-  return {
-    resourceType: row.resource_type,
-    id: row.id,
-    versionId: row.version_id,
-    lastUpdated: new Date(row.last_updated).toISOString(),
-    deleted: row.deleted,
-    resource: row.content ? ordered(row.content) : undefined,
-    seq: row.seq === undefined ? undefined : String(row.seq),
-    method: row.method,
-  };
-}
-
-const COLUMNS = 'resource_type, id, version_id, last_updated, deleted, content';
 
 export class ResourceStore {
   constructor(private readonly db: Database) {}
 
   /** The current row of a resource, deleted or not; undefined when the id was never used in this project. */
   async readCurrent(scope: Scope, resourceType: string, id: string, q: Queryable = this.db): Promise<StoredVersion | undefined> {
-    const { rows } = await q.query<Row>(
-      `SELECT ${COLUMNS} FROM resource WHERE project_id = $1 AND resource_type = $2 AND id = $3`,
+    const { rows } = await q.query<StoredRow>(
+      `SELECT ${STORED_COLUMNS} FROM resource WHERE project_id = $1 AND resource_type = $2 AND id = $3`,
       [scope.projectId, resourceType, id],
       { name: 'tessera_read_current' },
     );
@@ -110,8 +83,8 @@ export class ResourceStore {
 
   /** Like readCurrent, inside a transaction, locking the row until the transaction ends. */
   async lockCurrent(scope: Scope, tx: Queryable, resourceType: string, id: string): Promise<StoredVersion | undefined> {
-    const { rows } = await tx.query<Row>(
-      `SELECT ${COLUMNS} FROM resource WHERE project_id = $1 AND resource_type = $2 AND id = $3 FOR UPDATE`,
+    const { rows } = await tx.query<StoredRow>(
+      `SELECT ${STORED_COLUMNS} FROM resource WHERE project_id = $1 AND resource_type = $2 AND id = $3 FOR UPDATE`,
       [scope.projectId, resourceType, id],
       { name: 'tessera_lock_current' },
     );
@@ -119,8 +92,8 @@ export class ResourceStore {
   }
 
   async readVersion(scope: Scope, resourceType: string, id: string, versionId: string): Promise<StoredVersion | undefined> {
-    const { rows } = await this.db.query<Row>(
-      `SELECT ${COLUMNS}, seq, method FROM resource_history
+    const { rows } = await this.db.query<StoredRow>(
+      `SELECT ${STORED_COLUMNS}, seq, method FROM resource_history
         WHERE project_id = $1 AND resource_type = $2 AND id = $3 AND version_id = $4`,
       [scope.projectId, resourceType, id, versionId],
     );
@@ -165,7 +138,7 @@ export class ResourceStore {
     if (query.beforeSeq !== undefined) where.push(`h.seq < ${params.add(query.beforeSeq, 'bigint')}`);
     if (query.excludeTypes?.length) where.push(`h.resource_type <> ALL(${params.add(query.excludeTypes, 'text[]')})`);
     const limit = params.add(query.limit, 'integer');
-    const { rows } = await this.db.query<Row>(
+    const { rows } = await this.db.query<StoredRow>(
       `SELECT h.resource_type, h.id, h.version_id, h.last_updated, h.deleted, h.content, h.seq, h.method FROM resource_history h
         WHERE ${where.join(' AND ')} ORDER BY h.seq DESC LIMIT ${limit}`,
       [scope.projectId, ...params.values],
@@ -189,8 +162,8 @@ export class ResourceStore {
 
   /** Current Users of the scope's project with this email (compared lower-cased). */
   async findUsersByEmail(scope: Scope, email: string, q: Queryable = this.db): Promise<StoredVersion[]> {
-    const { rows } = await q.query<Row>(
-      `SELECT ${COLUMNS} FROM resource
+    const { rows } = await q.query<StoredRow>(
+      `SELECT ${STORED_COLUMNS} FROM resource
         WHERE project_id = $1 AND resource_type = 'User' AND NOT deleted AND lower(content->>'email') = $2`,
       [scope.projectId, email.toLowerCase()],
     );
@@ -205,8 +178,8 @@ export class ResourceStore {
     if (!scope.system) {
       throw new Error('findMembershipsOfUser needs a system scope');
     }
-    const { rows } = await this.db.query<Row & { project_id: string }>(
-      `SELECT project_id, ${COLUMNS} FROM resource
+    const { rows } = await this.db.query<StoredRow & { project_id: string }>(
+      `SELECT project_id, ${STORED_COLUMNS} FROM resource
         WHERE resource_type = 'ProjectMembership' AND NOT deleted AND content->'user'->>'reference' = $1
         ORDER BY last_updated`,
       [userReference],
@@ -231,7 +204,7 @@ export class ResourceStore {
 
   /** One page of a search, in the scope's project only: the compiled SQL gets the project as $1 from here. */
   async search(scope: Scope, compiled: CompiledSearch, limit: number, cursor?: Cursor): Promise<SearchRow[]> {
-    const rows = await this.runSearchQuery<Row & Record<string, unknown>>(scope, compiled, buildPageQuery(compiled, limit, cursor));
+    const rows = await this.runSearchQuery<StoredRow & Record<string, unknown>>(scope, compiled, buildPageQuery(compiled, limit, cursor));
     return rows.map((row) => ({ version: toStored(row), sortValues: compiled.sort.map((_s, i) => (row[`c${i}`] as string | null) ?? null) }));
   }
 
@@ -258,7 +231,7 @@ export class ResourceStore {
    * `_revinclude`, `$everything`), in the scope's project only: the statement's $1 is the project, from here.
    */
   async searchRelated(scope: Scope, query: ProjectQuery): Promise<StoredVersion[]> {
-    const { rows } = await this.db.query<Row>(query.sql, [scope.projectId, ...query.params]);
+    const { rows } = await this.db.query<StoredRow>(query.sql, [scope.projectId, ...query.params]);
     return rows.map(toStored);
   }
 
@@ -275,8 +248,8 @@ export class ResourceStore {
     if (!scope.system) {
       throw new Error('locate needs a system scope');
     }
-    const { rows } = await this.db.query<Row & { project_id: string }>(
-      `SELECT project_id, ${COLUMNS} FROM resource WHERE resource_type = $1 AND id = $2 LIMIT 2`,
+    const { rows } = await this.db.query<StoredRow & { project_id: string }>(
+      `SELECT project_id, ${STORED_COLUMNS} FROM resource WHERE resource_type = $1 AND id = $2 LIMIT 2`,
       [resourceType, id],
     );
     // Two projects with the same id (possible for client-chosen ids) is ambiguous: treat as unknown.
@@ -304,8 +277,8 @@ export class ResourceStore {
     query: { removed: boolean; profileType?: string; afterId?: string; limit: number },
     q: Queryable = this.db,
   ): Promise<StoredVersion[]> {
-    const { rows } = await q.query<Row>(
-      `SELECT ${COLUMNS} FROM resource
+    const { rows } = await q.query<StoredRow>(
+      `SELECT ${STORED_COLUMNS} FROM resource
         WHERE project_id = $1 AND resource_type = 'ProjectMembership' AND deleted = $2
           AND ($3::text IS NULL OR split_part(content->'profile'->>'reference', '/', 1) = $3)
           AND ($4::text IS NULL OR id > $4)
@@ -320,8 +293,8 @@ export class ResourceStore {
     if (refs.length === 0) {
       return [];
     }
-    const { rows } = await q.query<Row>(
-      `SELECT ${COLUMNS} FROM resource
+    const { rows } = await q.query<StoredRow>(
+      `SELECT ${STORED_COLUMNS} FROM resource
         WHERE project_id = $1 AND (resource_type, id) IN (SELECT t, i FROM unnest($2::text[], $3::text[]) AS u(t, i))`,
       [scope.projectId, refs.map((r) => r.resourceType), refs.map((r) => r.id)],
     );
@@ -382,162 +355,10 @@ export class ResourceStore {
     return rows.map((r) => r.id);
   }
 
-  // ---- Bulk work (src/admin/bulk-invite.ts): index lookups of many values at once, advisory locks. ----
+  // ---- Invites (src/admin/invite-lookups.ts): index lookups of many values at once. ----
 
-  /**
-   * Current (not deleted) resources of `resourceType` in the scopes' projects whose search
-   * index holds one of `match`'s values, each with the value it matched (`key`), oldest first.
-   * Each index row reaches its resource by primary key (LATERAL), so the statement is an index
-   * range scan plus key lookups whatever the planner's statistics say.
-   */
+  /** Current resources of the scopes' projects by search index values: see index-value-lookup.ts. */
   async findByIndexValues(scopes: readonly Scope[], resourceType: string, match: IndexValueMatch, q: Queryable = this.db): Promise<IndexValueHit[]> {
-    if (scopes.length === 0 || match.values.length === 0) {
-      return [];
-    }
-    const [table, key, extra] =
-      match.table === 'reference'
-        ? ['search_reference', 's.target_id', 'AND s.target_type = $5 AND s.target_id = ANY($4::text[])']
-        : [match.table === 'string' ? 'search_string' : 'search_token', 's.value', 'AND s.value = ANY($4::text[])'];
-    const params: unknown[] = [scopes.map((s) => s.projectId), resourceType, match.code, [...new Set(match.values)]];
-    if (match.table === 'reference') params.push(match.targetType);
-    const { rows } = await q.query<Row & { project_id: string; key: string }>(
-      `SELECT DISTINCT ${key} AS key, r.project_id, r.resource_type, r.id, r.version_id, r.last_updated, r.deleted, r.content
-         FROM ${table} s
-         CROSS JOIN LATERAL (SELECT * FROM resource r
-                              WHERE r.project_id = s.project_id AND r.resource_type = s.resource_type AND r.id = s.resource_id AND NOT r.deleted) r
-        WHERE s.project_id = ANY($1::uuid[]) AND s.resource_type = $2 AND s.code = $3 ${extra}
-        ORDER BY r.last_updated, r.id`,
-      params,
-    );
-    return rows.map((r) => ({ key: r.key, projectId: r.project_id, version: toStored(r) }));
-  }
-
-  /**
-   * Takes transaction-scoped advisory locks on `keys` (held until commit), in one statement and
-   * in sorted order: two transactions locking overlapping sets cannot deadlock on them.
-   */
-  async lockKeys(tx: Queryable, keys: readonly string[]): Promise<void> {
-    if (keys.length === 0) {
-      return;
-    }
-    await tx.query('SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM (SELECT DISTINCT k FROM unnest($1::text[]) AS u(k) ORDER BY k) AS keys', [[...keys]]);
-  }
-
-  /**
-   * Writes many versions and their index rows in one statement (BatchingResourceStore.flush):
-   * the same rows as writeVersion and writeSearchIndex called for each, in the same order.
-   */
-  protected async writeMany(tx: Queryable, versions: ReadonlyArray<{ projectId: string; version: WriteVersion }>, indexes: readonly IndexEntry[]): Promise<void> {
-    if (versions.length === 0 && indexes.length === 0) {
-      return;
-    }
-    const params: unknown[] = [];
-    const column = (read: (v: WriteVersion, projectId: string) => unknown, type: string): string => {
-      params.push(versions.map((e) => read(e.version, e.projectId)));
-      return `$${params.length}::${type}`;
-    };
-    const ctes: string[] = [];
-    if (versions.length > 0) {
-      const common = [
-        column((_v, projectId) => projectId, 'uuid[]'),
-        column((v) => v.resourceType, 'text[]'),
-        column((v) => v.id, 'text[]'),
-        column((v) => v.versionId, 'uuid[]'),
-        column((v) => v.lastUpdated.toISOString(), 'timestamptz[]'),
-        column((v) => v.deleted, 'boolean[]'),
-      ].join(', ');
-      const contents = versions.map((e) => JSON.stringify(e.version.resource));
-      params.push(contents);
-      const content = `$${params.length}::text[]`;
-      params.push(versions.map((e, i) => (e.version.deleted ? null : contents[i])));
-      const historyContent = `$${params.length}::text[]`;
-      const method = column((v) => v.method, 'text[]');
-      ctes.push(
-        `INSERT INTO resource (project_id, resource_type, id, version_id, last_updated, deleted, content)
-         SELECT p, t, i, v, l, d, c::jsonb FROM unnest(${common}, ${content}) AS u(p, t, i, v, l, d, c)
-         ON CONFLICT (project_id, resource_type, id) DO UPDATE
-           SET version_id = EXCLUDED.version_id, last_updated = EXCLUDED.last_updated,
-               deleted = EXCLUDED.deleted, content = EXCLUDED.content`,
-        `INSERT INTO resource_history (project_id, resource_type, id, version_id, last_updated, deleted, method, content)
-         SELECT p, t, i, v, l, d, m, c::jsonb FROM unnest(${common}, ${method}, ${historyContent}) AS u(p, t, i, v, l, d, m, c)`,
-      );
-    }
-    ctes.push(...writeIndexClausesMany(indexes, params));
-    await tx.query(`WITH ${ctes.map((c, i) => `w${i} AS (${c})`).join(',\n')} SELECT 1`, params);
-  }
-}
-
-/** What ResourceStore.findByIndexValues looks for: normalised string values, token values, or reference targets. */
-export type IndexValueMatch =
-  | { table: 'string' | 'token'; code: string; values: readonly string[] }
-  | { table: 'reference'; code: string; targetType: string; values: readonly string[] };
-
-export interface IndexValueHit {
-  /** The index value (for a reference, the target id) the resource matched. */
-  key: string;
-  projectId: string;
-  version: StoredVersion;
-}
-
-/** Where a BatchingResourceStore's held writes stood (BatchingResourceStore.mark). */
-export interface BatchMark {
-  versions: number;
-  indexes: number;
-  flushes: number;
-}
-
-/**
- * A ResourceStore whose writes (writeVersion, writeSearchIndex) are held in memory and sent by
- * `flush` as one statement: for work that writes many resources in one transaction (bulk
- * invite), where a statement per table per resource would cost more than the work itself.
- * Reads still go to the database and do not see held writes, so its user must not read what it
- * has written before flushing (bulk invite puts each person in one chunk once). A second write
- * of a resource already held flushes first, so that versions keep their order. `mark` and
- * `discardFrom` drop the held writes of a unit of work that failed (a bad row).
- */
-export class BatchingResourceStore extends ResourceStore {
-  private versions: Array<{ projectId: string; version: WriteVersion }> = [];
-  private indexes: IndexEntry[] = [];
-  private held = new Set<string>();
-  private flushes = 0;
-
-  override async writeVersion(scope: Scope, tx: Queryable, v: WriteVersion): Promise<void> {
-    const key = `${scope.projectId}/${v.resourceType}/${v.id}`;
-    if (this.held.has(key)) await this.flush(tx);
-    this.held.add(key);
-    this.versions.push({ projectId: scope.projectId, version: v });
-  }
-
-  override async writeSearchIndex(scope: Scope, _tx: Queryable, resourceType: string, id: string, rows: IndexRows, replace: boolean): Promise<void> {
-    this.indexes.push({ target: { projectId: scope.projectId, resourceType, resourceId: id }, rows, replace });
-  }
-
-  override async deleteSearchIndex(scope: Scope, tx: Queryable, resourceType: string, id: string): Promise<void> {
-    await this.flush(tx);
-    await super.deleteSearchIndex(scope, tx, resourceType, id);
-  }
-
-  mark(): BatchMark {
-    return { versions: this.versions.length, indexes: this.indexes.length, flushes: this.flushes };
-  }
-
-  /** Drops the writes held since `mark`; throws when some were already sent (they cannot be taken back). */
-  discardFrom(mark: BatchMark): void {
-    if (mark.flushes !== this.flushes) {
-      throw new Error('Writes held since this mark were already flushed');
-    }
-    this.versions.length = mark.versions;
-    this.indexes.length = mark.indexes;
-    this.held = new Set(this.versions.map((e) => `${e.projectId}/${e.version.resourceType}/${e.version.id}`));
-  }
-
-  /** Sends the held writes in `tx` (the transaction they belong to). */
-  async flush(tx: Queryable): Promise<void> {
-    const [versions, indexes] = [this.versions, this.indexes];
-    this.versions = [];
-    this.indexes = [];
-    this.held.clear();
-    this.flushes++;
-    await this.writeMany(tx, versions, indexes);
+    return findResourcesByIndexValues(q, scopes, resourceType, match);
   }
 }

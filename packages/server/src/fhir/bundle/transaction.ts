@@ -8,14 +8,15 @@
  *   3. POST, with references resolved (references.ts);
  *   4. PUT and PATCH, references resolved likewise;
  *   5. GET and HEAD, which see the writes before them.
- * The locks of every conditional create and update are taken first, sorted (conditional.ts).
+ * The locks of every conditional create and update are taken first, in one statement (db/advisory-locks.ts).
  * Two entries acting on the same resource, or sharing a fullUrl, fail the transaction.
  * The first failing entry fails it with that entry's status, its error naming the entry.
  *
  * A batch runs each entry as a transaction of one (batch.ts), so both share this code.
  */
 import type { Resource } from '@medplum/fhirtypes';
-import { criteriaKey, findMatches, findOneMatch, lockKeys, parseCriteria, resolveUpdateTarget, type ConditionalContext } from '../conditional.js';
+import { lockKeys } from '../../db/advisory-locks.js';
+import { criteriaKey, findMatches, findOneMatch, parseCriteria, resolveUpdateTarget, type ConditionalContext } from '../conditional.js';
 import { badRequest, outcomeError } from '../outcomes.js';
 import type { Repository } from '../repository.js';
 import { atEntry, entryPath } from './entry-error.js';
