@@ -12,7 +12,7 @@ import type { AccessPolicy, AuditEvent, Bundle, ClientApplication, ProjectMember
 import { expectOutcome } from './expect-outcome.js';
 import { countRows, createMember, fhirClient, type TestMember } from './factories.js';
 import { startTestServer, type TestServer } from './harness.js';
-import { basic, formPost, memberWithPassword, PASSWORD, pkcePair, tokenRequest } from './oauth-fixtures.js';
+import { basic, formPost, memberWithPassword, signInThroughClient, tokenRequest } from './oauth-fixtures.js';
 
 type Created = ClientApplication & { id: string; secret: string };
 
@@ -152,23 +152,9 @@ describe('admin API: client applications', () => {
   it("disabling a client revokes users' sign-ins made through it; rotating its secret leaves them", async () => {
     const client = await createClient();
     const member = await memberWithPassword(server, { projectId: admin.projectId, admin: false });
-    const signInThrough = async (): Promise<{ access_token: string; refresh_token: string }> => {
-      const { verifier, challenge } = pkcePair();
-      const res = await fetch(new URL('auth/login', server.baseUrl), {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ email: member.email, password: PASSWORD, clientId: client.id, scope: 'openid offline_access', codeChallenge: challenge, codeChallengeMethod: 'S256' }),
-      });
-      const started = (await res.json()) as { code: string };
-      assert.equal(res.status, 200, JSON.stringify(started));
-      const tokens = await tokenRequest(server, { grant_type: 'authorization_code', code: started.code, code_verifier: verifier }, basic(client.id, current.secret));
-      assert.equal(tokens.status, 200, JSON.stringify(tokens.body));
-      return tokens.body;
-    };
-    let current: { secret: string } = client;
-    const before = await signInThrough();
+    const before = await signInThroughClient(server, member.email, client);
     const rotated = await adminApi().post<Created>(clientPath(admin.projectId, `/${client.id}/rotate-secret`), {}, { 'content-type': 'application/json' });
-    current = rotated.body;
+    const current = rotated.body;
     assert.equal((await fhirClient(server, before.access_token).get('Patient')).status, 200, 'a user sign-in survives a rotation');
 
     assert.equal((await adminApi().post(clientPath(admin.projectId, `/${client.id}/disable`), {}, { 'content-type': 'application/json' })).status, 200);

@@ -11,7 +11,7 @@ import type { ClientApplication } from '@medplum/fhirtypes';
 import { decodeJwt } from 'jose';
 import { fhirClient, type TestMember } from './factories.js';
 import { startTestServer, type TestServer } from './harness.js';
-import { basic, memberWithPassword, PASSWORD, pkcePair, tokenRequest } from './oauth-fixtures.js';
+import { basic, memberWithPassword, signInThroughClient, tokenRequest, type ClientTokens } from './oauth-fixtures.js';
 
 type Created = ClientApplication & { id: string; secret: string };
 const MINUTE = 60_000;
@@ -36,19 +36,7 @@ describe('client token lifetimes', () => {
   }
 
   /** Signs the admin in through `client` with offline access and exchanges the code (with the secret). */
-  async function signInThrough(client: Created): Promise<{ access_token: string; refresh_token: string; expires_in: number }> {
-    const { verifier, challenge } = pkcePair();
-    const res = await fetch(new URL('auth/login', server.baseUrl), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: admin.email, password: PASSWORD, clientId: client.id, scope: 'openid offline_access', codeChallenge: challenge, codeChallengeMethod: 'S256' }),
-    });
-    const login = (await res.json()) as { code: string };
-    assert.equal(res.status, 200, JSON.stringify(login));
-    const tokens = await tokenRequest(server, { grant_type: 'authorization_code', code: login.code, code_verifier: verifier }, basic(client.id, client.secret));
-    assert.equal(tokens.status, 200, JSON.stringify(tokens.body));
-    return tokens.body;
-  }
+  const signInThrough = (client: Created): Promise<ClientTokens> => signInThroughClient(server, admin.email, client);
 
   const refresh = (client: Created, refreshToken: string) => tokenRequest(server, { grant_type: 'refresh_token', refresh_token: refreshToken }, basic(client.id, client.secret));
   const meStatus = async (token: string) => (await fetch(new URL('auth/me', server.baseUrl), { headers: { authorization: `Bearer ${token}` } })).status;

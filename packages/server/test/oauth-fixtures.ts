@@ -1,7 +1,7 @@
 /**
  * Fixtures for the OAuth suites: a member who can sign in with a password, a ClientApplication
  * registered through FHIR by the project's admin (with its own membership, as `/admin` will
- * make one), and a scripted browser that goes through the sign-in page the way a person does:
+ * make one), a sign-in through a client with its code exchange, and a scripted browser that goes through the sign-in page the way a person does:
  * GET the page, read its form token, POST the form with the cookie, follow to the redirect.
  */
 import assert from 'node:assert/strict';
@@ -142,6 +142,31 @@ export function membershipChoices(html: string): string[] {
 export function redirectParams(page: Page): URLSearchParams {
   assert.ok(page.location, `expected a redirect, got ${page.status}: ${page.html.slice(0, 300)}`);
   return new URL(page.location).searchParams;
+}
+
+export interface ClientTokens {
+  access_token: string;
+  refresh_token: string;
+  expires_in: number;
+}
+
+/**
+ * Signs `email` in through a confidential client as its app would: `/auth/login` with the
+ * `clientId`, offline access and a PKCE challenge, then the code exchanged with the client's secret.
+ */
+export async function signInThroughClient(server: TestServer, email: string, client: { id: string; secret: string }, password = PASSWORD): Promise<ClientTokens> {
+  const { verifier, challenge } = pkcePair();
+  const res = await fetch(new URL('auth/login', server.baseUrl), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password, clientId: client.id, scope: 'openid offline_access', codeChallenge: challenge, codeChallengeMethod: 'S256' }),
+  });
+  const login = (await res.json()) as { code?: string };
+  assert.equal(res.status, 200, JSON.stringify(login));
+  assert.ok(login.code, `no code: ${JSON.stringify(login)}`);
+  const tokens = await tokenRequest(server, { grant_type: 'authorization_code', code: login.code, code_verifier: verifier }, basic(client.id, client.secret));
+  assert.equal(tokens.status, 200, JSON.stringify(tokens.body));
+  return tokens.body as ClientTokens;
 }
 
 export async function tokenRequest(server: TestServer, params: Record<string, string>, headers: Record<string, string> = {}): Promise<{ status: number; body: any; headers: Headers }> {

@@ -94,14 +94,15 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
       const user = await authenticatePassword(deps, body.email, body.password, undefined, clientMeta(request));
       const login = await createLogin(deps, user, 'password', { ...body, ...clientMeta(request) });
       // `{login}`, or `{login, mfaRequired}` first for an enrolled user.
-      return continueLogin(deps, login);
+      return continueLogin(deps, login, clientMeta(request));
     }
     return startLogin(deps, { ...body, projectId: body.projectId, ...clientMeta(request) });
   });
 
   app.post('/profile', async (request) => {
     const body = parseBody(profileSchema, request.body);
-    return chooseMembership(deps, body.login, body.profile);
+    // The address choosing is checked against the membership's IP rules, as well as the Login's own.
+    return chooseMembership(deps, body.login, body.profile, clientMeta(request));
   });
 
   app.post('/newuser', async (request) => {
@@ -134,7 +135,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
     if (!owner) throw badRequest('Login not found', 'login');
     const projectId = deps.random.uuid();
     const { membership } = await deps.db.transaction((tx) => createProjectWithOwner(system, tx, { projectId, name: body.projectName, owner }));
-    return issueCode(deps, login as Login & { id: string }, projectId, membership.id);
+    return issueCode(deps, login as Login & { id: string }, projectId, membership, clientMeta(request));
   });
 
   await app.register(async (secured) => {

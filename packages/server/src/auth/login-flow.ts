@@ -6,12 +6,15 @@
  * Every password check is throttled per email and per client address (throttle.ts). A user
  * enrolled in MFA gets `{login, mfaRequired: true}` and no code until `/auth/mfa/verify` (mfa.ts)
  * marks the Login verified: `issueCode` refuses a Login whose `mfaVerified` is false.
+ * `issueCode` is the one place a Login gets its membership, so the membership's IP access rules
+ * are checked there, for every path that reaches it (ip-rules.ts `assertSignInIpAllowed`).
  * Not here: the HTTP shapes (auth-routes.ts), the token grants (src/oauth), the throttle's rules.
  */
 import type { Login, ProjectMembership, Reference, User } from '@medplum/fhirtypes';
 import { recordFailedSignIn } from '../audit/sign-in-audit.js';
 import type { Database, Queryable } from '../db/database.js';
 import type { Clock, Random } from '../deps.js';
+import { assertSignInIpAllowed } from '../fhir/access-policy/ip-rules.js';
 import { badRequest, forbidden } from '../fhir/outcomes.js';
 import type { ResourceStore } from '../fhir/resource-store.js';
 import { SYSTEM_PROJECT_ID, systemScope } from '../fhir/scope.js';
@@ -52,7 +55,10 @@ export interface StartLoginInput {
   userAgent?: string;
 }
 
-/** Where a password check comes from: the client address is throttled as well as the email. */
+/**
+ * Where a sign-in step comes from: a password check throttles the client address as well as the
+ * email, and the step that sets the membership checks it against the IP access rules.
+ */
 export interface PasswordCheckContext {
   remoteAddress?: string;
 }
@@ -145,7 +151,7 @@ export async function startLogin(deps: LoginFlowDeps, input: StartLoginInput): P
     throw badRequest('This account has no active membership', input.projectId ? 'projectId' : undefined);
   }
   const login = await createLogin(deps, user, 'password', input);
-  return continueLogin(deps, login);
+  return continueLogin(deps, login, input);
 }
 
 /**
@@ -153,14 +159,14 @@ export async function startLogin(deps: LoginFlowDeps, input: StartLoginInput): P
  * then a code for the only membership, or the choice of memberships, or (`projectId: 'new'`, or
  * no membership yet) just the login, for `/auth/newproject`.
  */
-export async function continueLogin(deps: LoginFlowDeps, login: StoredLogin): Promise<LoginResult> {
+export async function continueLogin(deps: LoginFlowDeps, login: StoredLogin, context: PasswordCheckContext = {}): Promise<LoginResult> {
   if (login.mfaVerified === false) return { login: login.id, mfaRequired: true };
   const projectId = referenceId(login.project, 'Project');
   if (projectId === 'new') return { login: login.id };
   const memberships = await activeMemberships(deps, referenceId(login.user, 'User') ?? '', projectId);
   if (memberships.length === 0) return { login: login.id };
   if (memberships.length === 1) {
-    return chooseMembership(deps, login.id, (memberships[0] as { id: string }).id);
+    return chooseMembership(deps, login.id, (memberships[0] as { id: string }).id, context);
   }
   return {
     login: login.id,
@@ -209,7 +215,7 @@ export async function readPendingLogin(deps: LoginFlowDeps, loginId: string): Pr
 }
 
 /** Sets the login's membership (which must be the user's own and active) and issues a code. */
-export async function chooseMembership(deps: LoginFlowDeps, loginId: string, membershipId: string): Promise<LoginResult> {
+export async function chooseMembership(deps: LoginFlowDeps, loginId: string, membershipId: string, context: PasswordCheckContext = {}): Promise<LoginResult> {
   const login = await readPendingLogin(deps, loginId);
   if (login.membership) throw badRequest('Login profile already set', 'login');
   const userId = login.user?.reference?.replace(/^User\//, '') ?? '';
@@ -218,7 +224,7 @@ export async function chooseMembership(deps: LoginFlowDeps, loginId: string, mem
   // A sign-in started for one project continues in that project only.
   const projectId = referenceId(login.project, 'Project');
   if (projectId && projectId !== 'new' && projectId !== membership.projectId) throw badRequest('Profile not found', 'profile');
-  return issueCode(deps, login, membership.projectId, membership.id);
+  return issueCode(deps, login, membership.projectId, membership, context);
 }
 
 /** Refuses a sign-in still waiting for its TOTP code (`/auth/mfa/verify`): nothing may be issued or made for it. */
@@ -226,14 +232,26 @@ export function assertMfaDone(login: Login): void {
   if (login.mfaVerified === false) throw badRequest('Enter the code from your authenticator app first', 'login');
 }
 
-/** Attaches a membership to a pending login and returns a fresh one-time code (`<loginId>.<secret>`). */
-export async function issueCode(deps: LoginFlowDeps, login: StoredLogin, projectId: string, membershipId: string): Promise<LoginResult> {
+/**
+ * Attaches a membership to a pending login and returns a fresh one-time code (`<loginId>.<secret>`).
+ * A blocked address, where the sign-in started or where this step comes from, gets 400 and the
+ * Login stays without membership or code, so nothing from it can be exchanged; another of the
+ * user's memberships may still be chosen (Medplum's `setLoginMembership` checks at this point too).
+ */
+export async function issueCode(
+  deps: LoginFlowDeps,
+  login: StoredLogin,
+  projectId: string,
+  membership: ProjectMembership & { id: string },
+  context: PasswordCheckContext = {},
+): Promise<LoginResult> {
   assertMfaDone(login);
+  await assertSignInIpAllowed(deps.store, deps.db, projectId, membership, [login.remoteAddress, context.remoteAddress]);
   const secret = newSecret();
   await new SystemRepository(deps).update<Login>(serverScope, {
     ...login,
     project: { reference: `Project/${projectId}` },
-    membership: { reference: `ProjectMembership/${membershipId}` },
+    membership: { reference: `ProjectMembership/${membership.id}` },
     code: hashSecret(secret),
   });
   return { login: login.id, code: `${login.id}.${secret}` };

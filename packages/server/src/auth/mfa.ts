@@ -64,7 +64,7 @@ export async function verifyMfaLogin(deps: LoginFlowDeps, loginId: string, token
     if (!stored || current?.deleted || stored.revoked || stored.mfaVerified !== false) throw badRequest('Login already verified', 'login');
     return new SystemRepository(deps).update<Login>(serverScope, { ...stored, mfaVerified: true }, tx);
   });
-  return continueLogin(deps, verified);
+  return continueLogin(deps, verified, context);
 }
 
 /** A code of the user's secret, within a step of now, newer than the last one used; throttled. */

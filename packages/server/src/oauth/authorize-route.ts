@@ -142,7 +142,7 @@ export async function authorizeRoutes(app: FastifyInstance, options: { deps: Gra
   const choose = async (request: FastifyRequest, reply: FastifyReply, params: Params): Promise<void> => {
     const { authz, login } = await trustForm(request, params, 'choose');
     try {
-      await continueWith(request, reply, authz, await chooseForAuthorization(deps, authz, login, params.membership ?? ''));
+      await continueWith(request, reply, authz, await chooseForAuthorization(deps, authz, login, params.membership ?? '', clientMeta(request)));
     } catch (err) {
       const failure = formFailure(err);
       if (!failure) throw err;

@@ -70,7 +70,7 @@ export async function startAuthorizedLogin(deps: LoginFlowDeps, authz: Authorize
   });
   // Record the redirect URI, which the code exchange must repeat (RFC 6749 section 4.1.3).
   const login = await new SystemRepository(deps).update<Login>(serverScope, withRedirectUri(created, authz.redirectUri));
-  return continueLogin(deps, login);
+  return continueLogin(deps, login, meta);
 }
 
 /** A `/auth/login` body that continues an authorization request (the web app's `/oauth` page). */
@@ -134,9 +134,10 @@ export async function verifyMfaForAuthorization(deps: GrantDeps, authz: Authoriz
   return nextStep(deps, await verifyMfaLogin(deps, loginId, token, meta));
 }
 
-export async function chooseForAuthorization(deps: GrantDeps, authz: AuthorizeRequest, loginId: string, membershipId: string): Promise<SignInStep> {
+/** The membership choice; `meta` (the choosing request's address) is checked against its IP rules with the Login's own. */
+export async function chooseForAuthorization(deps: GrantDeps, authz: AuthorizeRequest, loginId: string, membershipId: string, meta?: ClientMeta): Promise<SignInStep> {
   await readLoginOfClient(deps, authz, loginId);
-  return nextStep(deps, await chooseMembership(deps, loginId, membershipId));
+  return nextStep(deps, await chooseMembership(deps, loginId, membershipId, meta));
 }
 
 /** The choices offered again after a failed choice. */

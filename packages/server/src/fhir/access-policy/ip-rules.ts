@@ -1,9 +1,11 @@
 /**
  * `AccessPolicy.ipAccessRule[]` (Medplum's `checkIpAccessRules`): the membership's rules, in
  * order over its policies; the first whose value matches the client's address decides
- * (`allow` or `block`); no rule matching allows. Checked on every authenticated request
- * (src/auth/authenticate.ts) and whenever the token endpoint issues tokens for a membership
- * (src/oauth/grants/*), so a blocked address can neither use nor obtain a token.
+ * (`allow` or `block`); no rule matching allows. Checked at sign-in when the Login's membership
+ * is set (src/auth/login-flow.ts `issueCode`, as Medplum's `setLoginMembership`), on every
+ * authenticated request (src/auth/authenticate.ts) and whenever the token endpoint issues tokens
+ * for a membership (src/oauth/grants/*), so a blocked address can neither sign in, nor use or
+ * obtain a token.
  *
  * A value matches when it is `*`, the address itself, or a prefix of it that ends at a
  * separator: `10.0.` and `10.0` match `10.0.3.4`, `10.0.3.4` does not match `10.0.3.45`, and
@@ -18,7 +20,7 @@
 import type { AccessPolicy, ProjectMembership } from '@medplum/fhirtypes';
 import { OAuthError } from '../../auth/auth-errors.js';
 import type { Queryable } from '../../db/database.js';
-import { forbidden } from '../outcomes.js';
+import { badRequest, forbidden } from '../outcomes.js';
 import type { ResourceStore } from '../resource-store.js';
 import { systemScope } from '../scope.js';
 import { buildMemberPolicy, policyIdsOf } from './load-policy.js';
@@ -79,5 +81,19 @@ export async function membershipIpRules(store: ResourceStore, tx: Queryable, pro
 export async function assertGrantIpAllowed(store: ResourceStore, tx: Queryable, projectId: string, membership: ProjectMembership, address: string | undefined): Promise<void> {
   if (!ipAllowed(await membershipIpRules(store, tx, projectId, membership), address)) {
     throw new OAuthError('invalid_grant', IP_NOT_ALLOWED);
+  }
+}
+
+/**
+ * At sign-in, before a Login gets its membership and a code: every address given (where the
+ * sign-in started, and where this step comes from) must be allowed. A blocked one gets Medplum's
+ * answer, a 400 OperationOutcome `IP address not allowed`. With no address known, the check
+ * is made for an unknown one (which only a `*` rule matches), as authenticate.ts does.
+ */
+export async function assertSignInIpAllowed(store: ResourceStore, tx: Queryable, projectId: string, membership: ProjectMembership, addresses: ReadonlyArray<string | undefined>): Promise<void> {
+  const rules = await membershipIpRules(store, tx, projectId, membership);
+  const known = addresses.filter((a): a is string => Boolean(a));
+  if (!(known.length > 0 ? known : [undefined]).every((address) => ipAllowed(rules, address))) {
+    throw badRequest(IP_NOT_ALLOWED);
   }
 }
