@@ -2,7 +2,7 @@
  * The OAuth authorize screen end to end, as a third-party application uses it: a registered
  * ClientApplication whose redirect URI is a small HTTP server of this test, an `openid-client`
  * authorization URL with PKCE S256, state and nonce opened in Chromium (at 390px wide), the
- * `/oauth` page filled in, the browser landing on the redirect URI with the code, the code
+ * `/oauth` page filled in (its email pre-filled from `login_hint`), the browser landing on the redirect URI with the code, the code
  * exchanged for tokens by openid-client (which checks state, iss, nonce and the id token), and
  * userinfo answering. Also an MFA-enrolled user's TOTP step, and Cancel (access_denied).
  */
@@ -62,8 +62,8 @@ describe('web app: the OAuth authorize screen for a third-party application', ()
     await new Promise((resolve) => callback?.server.close(resolve));
   });
 
-  /** An authorization request as the application makes it. */
-  async function authorization(scope: string) {
+  /** An authorization request as the application makes it (with `login_hint` when it knows the user). */
+  async function authorization(scope: string, loginHint?: string) {
     const verifier = oidc.randomPKCECodeVerifier();
     const state = oidc.randomState();
     const nonce = oidc.randomNonce();
@@ -74,6 +74,7 @@ describe('web app: the OAuth authorize screen for a third-party application', ()
       code_challenge_method: 'S256',
       state,
       nonce,
+      ...(loginHint ? { login_hint: loginHint } : {}),
     });
     return { url, verifier, state, nonce };
   }
@@ -85,13 +86,14 @@ describe('web app: the OAuth authorize screen for a third-party application', ()
   }
 
   it('signs in on /oauth, lands on the redirect URI with a code, and the code gets tokens and userinfo', async () => {
-    const request = await authorization('openid profile email fhirUser patient/Observation.rs');
+    const request = await authorization('openid profile email fhirUser patient/Observation.rs', member.email);
     await openScreen(request.url);
     const asks = page.getByRole('list', { name: 'What the application asks for' });
     await asks.getByText('Read and search Observation records about the selected patient').waitFor();
     await asks.getByText('See your email address').waitFor();
+    // login_hint went through /oauth2/authorize's redirect and filled the email in.
+    assert.equal(await page.getByLabel(/^Email/).inputValue(), member.email);
     // A wrong password: the server's words, on the page, and the browser stays here.
-    await page.getByLabel(/^Email/).fill(member.email);
     await page.getByLabel(/^Password/).fill('not the password at all');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByText('Email or password is invalid').waitFor();

@@ -4,8 +4,8 @@ import userEvent from '@testing-library/user-event';
 import { MemoryRouter } from 'react-router';
 import { describe, expect, it, vi } from 'vitest';
 import { renderInApp } from '../../test/render';
-import { OAuthDenyButton, OAuthRequestSummary } from './OAuthPage';
-import { describeScopes, responseUrl, type ClientInfo } from './oauth-request';
+import { OAuthDenyButton, OAuthRequestSummary, OAuthSignInForm } from './OAuthPage';
+import { describeScopes, emailFromLoginHint, responseUrl, type ClientInfo } from './oauth-request';
 
 const INFO: ClientInfo = {
   client_id: 'c-1',
@@ -14,6 +14,19 @@ const INFO: ClientInfo = {
   scope: 'openid fhirUser patient/Observation.rs user/*.read offline_access',
   issuer: 'https://tessera.example/',
 };
+
+const NO_ERRORS = { fields: {}, general: [] };
+
+/** The page's sign-in form at this URL, as the router gives it. */
+function renderSignInAt(url: string, onSubmit: (values: { email: string; password: string }) => void = () => undefined) {
+  return render(
+    <MantineProvider env="test">
+      <MemoryRouter initialEntries={[url]}>
+        <OAuthSignInForm onSubmit={onSubmit} errors={NO_ERRORS} busy={false} />
+      </MemoryRouter>
+    </MantineProvider>,
+  );
+}
 
 describe('the /oauth page', () => {
   it('says in plain words what each scope lets the application do', () => {
@@ -63,5 +76,30 @@ describe('the /oauth page', () => {
     expect(url.searchParams.get('error')).toBe('access_denied');
     expect(url.searchParams.get('state')).toBe('s-9');
     expect(url.searchParams.get('iss')).toBe('https://tessera.example/');
+  });
+
+  it('pre-fills the email from a login_hint that is an address, and signs in as whoever the user types', async () => {
+    const onSubmit = vi.fn();
+    const user = userEvent.setup({ delay: null });
+    renderSignInAt(`/oauth?client_id=c-1&login_hint=${encodeURIComponent(' ada+chart@example.com ')}`, onSubmit);
+    const email = screen.getByLabelText(/^Email/) as HTMLInputElement;
+    expect(email.value).toBe('ada+chart@example.com');
+    await user.clear(email);
+    await user.type(email, 'grace@example.com');
+    await user.type(screen.getByLabelText(/^Password/), 'secret words');
+    await user.click(screen.getByRole('button', { name: 'Sign in' }));
+    expect(onSubmit).toHaveBeenCalledWith({ email: 'grace@example.com', password: 'secret words' });
+  });
+
+  it('leaves the email empty for a login_hint that is not an address, and renders none of it', () => {
+    const markup = '"><img src=x onerror=alert(1)>@example.com';
+    const { container } = renderSignInAt(`/oauth?login_hint=${encodeURIComponent(markup)}`);
+    expect((screen.getByLabelText(/^Email/) as HTMLInputElement).value).toBe('');
+    expect(container.querySelector('img')).toBeNull();
+    expect(emailFromLoginHint('+1 555 0100')).toBeUndefined();
+    expect(emailFromLoginHint('248289761001')).toBeUndefined();
+    expect(emailFromLoginHint(`${'a'.repeat(64)}@${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(63)}.example`)).toBeUndefined();
+    expect(emailFromLoginHint(null)).toBeUndefined();
+    expect(emailFromLoginHint("o'hara&co@example.com")).toBe("o'hara&co@example.com");
   });
 });

@@ -6,6 +6,7 @@
  * binds the code to it), the TOTP code when enrolled (`/auth/mfa/verify`), a membership when
  * several (`/auth/profile`). The code goes back to the application at the redirect URI the
  * server confirmed, with `state` and `iss`; Cancel sends `error=access_denied` there instead.
+ * A `login_hint` that is an email address pre-fills the email field, nothing more.
  * It never exchanges the code: that is the application's, with its PKCE verifier.
  */
 import type { LoginAuthenticationResponse } from '@medplum/core';
@@ -14,10 +15,11 @@ import { Alert, Button, List, Loader, Paper, Stack, Text } from '@mantine/core';
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { useSearchParams } from 'react-router';
 import { PageTitle } from '../components/PageTitle';
+import type { FormErrors } from '../form-errors';
 import { useSignIn } from '../medplum-context';
 import { SignInForm, type SignInValues } from './SignInForm';
 import { MembershipChoiceForm, MfaCodeForm } from './SignInSteps';
-import { describeScopes, fetchClientInfo, responseUrl, type ClientInfo } from './oauth-request';
+import { describeScopes, emailFromLoginHint, fetchClientInfo, responseUrl, type ClientInfo } from './oauth-request';
 import { useFormAction } from './useFormAction';
 
 type Step = { kind: 'password' } | { kind: 'mfa'; login: string } | { kind: 'membership'; login: string; memberships: ProjectMembership[] } | { kind: 'leaving' };
@@ -54,6 +56,16 @@ export function OAuthDenyButton({ info, onLeave, disabled }: { info: ClientInfo;
       Cancel and return to {info.client_name}
     </Button>
   );
+}
+
+/**
+ * The email and password form, its email pre-filled from the request's `login_hint` (OIDC Core
+ * 3.1.2.1) when that is an email address. Only a convenience: the user can change it, and the
+ * server knows nothing of it at `/auth/login`.
+ */
+export function OAuthSignInForm({ onSubmit, errors, busy }: { onSubmit: (values: SignInValues) => void; errors: FormErrors; busy: boolean }) {
+  const [params] = useSearchParams();
+  return <SignInForm onSubmit={onSubmit} errors={errors} busy={busy} initialEmail={emailFromLoginHint(params.get('login_hint'))} />;
 }
 
 function leave(url: string): void {
@@ -160,7 +172,7 @@ export function OAuthPage() {
       <PageTitle>{`Sign in to ${info.client_name}`}</PageTitle>
       <Stack>
         <OAuthRequestSummary info={info} />
-        {step.kind === 'password' && <SignInForm onSubmit={signIn} errors={errors} busy={busy} />}
+        {step.kind === 'password' && <OAuthSignInForm onSubmit={signIn} errors={errors} busy={busy} />}
         {step.kind === 'mfa' && <MfaCodeForm onSubmit={verify} errors={errors} busy={busy} token={token} onTokenChange={setToken} inputRef={codeInput} />}
         {step.kind === 'membership' && (
           <MembershipChoiceForm

@@ -9,8 +9,9 @@ export interface SignInValues {
   password: string;
 }
 
-export function SignInForm({ onSubmit, errors, busy }: { onSubmit: (values: SignInValues) => void; errors: FormErrors; busy: boolean }) {
-  const [email, setEmail] = useState('');
+/** `initialEmail` only fills the field at first (the `/oauth` page's `login_hint`); the user can change it. */
+export function SignInForm({ onSubmit, errors, busy, initialEmail }: { onSubmit: (values: SignInValues) => void; errors: FormErrors; busy: boolean; initialEmail?: string | undefined }) {
+  const [email, setEmail] = useState(initialEmail ?? '');
   const [password, setPassword] = useState('');
   function submit(event: FormEvent): void {
     event.preventDefault();

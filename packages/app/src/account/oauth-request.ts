@@ -1,8 +1,8 @@
 /**
  * The `/oauth` page's helpers: the checked request as `/oauth2/client-info` answers it, the
- * scopes in plain words, and the address the browser is sent back to. That address is always
- * the redirect URI the server confirmed for the client (and bound the code to), never one read
- * from this page's own URL alone.
+ * scopes in plain words, the email a `login_hint` pre-fills, and the address the browser is
+ * sent back to. That address is always the redirect URI the server confirmed for the client
+ * (and bound the code to), never one read from this page's own URL alone.
  */
 
 /** `/oauth2/client-info`'s answer: the server's check of the authorization request. */
@@ -64,6 +64,20 @@ function describeResourceScope(word: string): string | undefined {
   const verbs = joinWords(actions);
   const records = type === '*' ? 'all kinds of records' : `${type} records`;
   return `${verbs.charAt(0).toUpperCase()}${verbs.slice(1)} ${records} ${CONTEXT_WORDS[context]}`;
+}
+
+/** WHATWG HTML's "valid email address", the syntax `<input type=email>` accepts. */
+const VALID_EMAIL = /^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+
+/**
+ * OIDC's `login_hint` (Core 3.1.2.1) when it is an email address of at most 254 characters,
+ * else nothing (a phone number or a `sub` is not our login name). Anyone can write it into this
+ * page's URL, so it only pre-fills the email field, which the user can change; the server
+ * applies the same rule to its own page (packages/server/src/oauth/authorize-request.ts).
+ */
+export function emailFromLoginHint(hint: string | null): string | undefined {
+  const email = hint?.trim() ?? '';
+  return email.length <= 254 && VALID_EMAIL.test(email) ? email : undefined;
 }
 
 /**

@@ -23,6 +23,7 @@ export interface AuthorizeRequest {
   state?: string;
   nonce?: string;
   codeChallenge?: string;
+  /** `login_hint` when it looks like an email: only ever a pre-filled, editable field. */
   loginHint?: string;
   /** The kept parameters, to carry through the sign-in form. */
   params: Record<string, string>;
@@ -100,7 +101,10 @@ export async function checkAuthorizeRequest(deps: AuthorizeCheckDeps, params: Re
   }
   if (params.nonce !== undefined && (params.nonce.length === 0 || params.nonce.length > 256)) fail('invalid_request', 'nonce must be 1 to 256 characters', 'nonce');
   const codeChallenge = checkPkce(client, params, fail);
-  const kept = Object.fromEntries(KEPT.filter((k) => params[k] !== undefined).map((k) => [k, params[k] as string]));
+  const loginHint = loginHintEmail(params.login_hint);
+  // Only a usable hint travels on (to the web app's page, into the form token); any other is dropped.
+  const kept = Object.fromEntries(KEPT.filter((k) => params[k] !== undefined && k !== 'login_hint').map((k) => [k, params[k] as string]));
+  if (loginHint) kept.login_hint = loginHint;
   return {
     client,
     redirectUri,
@@ -108,9 +112,24 @@ export async function checkAuthorizeRequest(deps: AuthorizeCheckDeps, params: Re
     ...(state !== undefined ? { state } : {}),
     ...(params.nonce !== undefined ? { nonce: params.nonce } : {}),
     ...(codeChallenge ? { codeChallenge } : {}),
-    ...(params.login_hint ? { loginHint: params.login_hint.slice(0, 254) } : {}),
+    ...(loginHint ? { loginHint } : {}),
     params: kept,
   };
+}
+
+/** WHATWG HTML's "valid email address", the syntax `<input type=email>` accepts. */
+const VALID_EMAIL = /^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+
+/**
+ * A `login_hint` (OIDC Core 3.1.2.1) our sign-in form can show: a valid email address of at
+ * most 254 characters (RFC 5321's path limit), else nothing (a phone number or a `sub` is not
+ * our login name). Anyone can put anything in the hint, so it only pre-fills a field the user
+ * can change: it never chooses an account or skips a step. The web app's `/oauth` page applies
+ * the same rule (packages/app/src/account/oauth-request.ts).
+ */
+export function loginHintEmail(hint: string | undefined): string | undefined {
+  const email = hint?.trim() ?? '';
+  return email.length <= 254 && VALID_EMAIL.test(email) ? email : undefined;
 }
 
 /**
