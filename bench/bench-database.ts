@@ -36,12 +36,18 @@ export async function createBenchDatabase(adminUrl: string): Promise<BenchDataba
   };
 }
 
-async function withAdmin<T>(adminUrl: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 5000 });
+/** A client on `url` for as long as `fn` runs, closed however `fn` ends. */
+export async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>, connectionTimeoutMillis?: number): Promise<T> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis });
   await client.connect();
   try {
     return await fn(client);
   } finally {
     await client.end();
   }
+}
+
+// CREATE and DROP give up on a PostgreSQL that does not answer, rather than wait for the watchdog.
+function withAdmin<T>(adminUrl: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  return withClient(adminUrl, fn, 5000);
 }

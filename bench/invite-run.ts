@@ -12,21 +12,20 @@
  * Options: --rows N (10000), --batch N (1000), --postgres URL, --no-write.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createBenchDatabase, type BenchDatabase } from './bench-database.js';
-import { killAllChildren, type Child } from './child-processes.js';
+import { openBenchSession } from './bench-session.js';
+import { POSTGRES_OPTION, REPO_ROOT, serverPaths } from './cli-options.js';
 import { describeMachine, readCodeVersion, readLoadAverage } from './machine.js';
 import { readPolicySection } from './policy-results-file.js';
 import { formatNumber } from './results-file.js';
-import { issueToken, startTessera, type Paths } from './servers.js';
+import { issueToken, startTessera } from './servers.js';
 
 const { values: args } = parseArgs({
   options: {
     rows: { type: 'string', default: '10000' },
     batch: { type: 'string', default: '1000' },
-    postgres: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
+    postgres: POSTGRES_OPTION,
     'no-write': { type: 'boolean', default: false },
   },
 });
@@ -41,33 +40,9 @@ const AIM_SECONDS = 60;
 const START = '<!-- bench-invite-run -->';
 const END = '<!-- /bench-invite-run -->';
 const HEADING = '## Bulk invite (`npm run bench:invite`)';
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const paths: Paths = { repoRoot, serverDir: resolve(repoRoot, 'packages/server') };
-const startedAt = performance.now();
-
-function log(line: string): void {
-  console.log(`[bench:invite ${((performance.now() - startedAt) / 1000).toFixed(1).padStart(6)}s] ${line}`);
-}
-
-let database: BenchDatabase | undefined;
-const children: Child[] = [];
-let cleaning: Promise<void> | undefined;
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    await Promise.allSettled(children.map((c) => c.stop()));
-    killAllChildren();
-    if (database) await database.drop().catch((err: Error) => log(`Could not drop ${database?.name}: ${err.message}`));
-  })();
-  return cleaning;
-}
-function abort(reason: string, code: number): void {
-  log(reason);
-  setTimeout(() => process.exit(code), 20_000).unref();
-  void cleanup().finally(() => process.exit(code));
-}
-process.once('SIGINT', () => abort('Interrupted; cleaning up', 130));
-process.once('SIGTERM', () => abort('Terminated; cleaning up', 143));
-const watchdog = setTimeout(() => abort('Time limit of 900 s reached; stopping', 1), 900_000);
+const paths = serverPaths('packages/server');
+const session = openBenchSession({ name: 'bench:invite', budgetSeconds: 900, announceDrop: false });
+const { log } = session;
 
 function csvBatches(runId: string): string[] {
   const batches: string[] = [];
@@ -98,7 +73,7 @@ async function runPass(origin: string, token: string, projectId: string, batches
 }
 
 function render(first: Pass, again: Pass, loads: [number, number], postgres: string): string {
-  const code = readCodeVersion(repoRoot);
+  const code = readCodeVersion(REPO_ROOT);
   const machine = describeMachine(postgres);
   const date = new Date().toISOString().slice(0, 16).replace('T', ' ');
   const row = (name: string, p: Pass) => `| ${name} | ${formatNumber(p.seconds, 1)} s | ${formatNumber(rowCount / p.seconds)} | ${p.counts.created} | ${p.counts.exists} | ${p.counts.errors} |`;
@@ -123,7 +98,7 @@ function render(first: Pass, again: Pass, loads: [number, number], postgres: str
 
 /** Puts the block under its heading at the end of RESULTS.md, replacing an earlier one. */
 function writeBlock(block: string): void {
-  const path = resolve(repoRoot, 'bench/RESULTS.md');
+  const path = resolve(REPO_ROOT, 'bench/RESULTS.md');
   let text = existsSync(path) ? readFileSync(path, 'utf8') : '# Tessera benchmark results\n';
   // The access-policy section follows the invite section: kept whole (policy-results-file.ts).
   const policy = readPolicySection(text);
@@ -133,10 +108,10 @@ function writeBlock(block: string): void {
 }
 
 async function main(): Promise<number> {
-  database = await createBenchDatabase(args.postgres);
+  const database = await session.createDatabase(args.postgres);
   log(`Database ${database.name} (PostgreSQL ${database.serverVersion})`);
   const tessera = await startTessera(paths, database);
-  children.push(tessera.child);
+  session.track(tessera.child);
   const { accessToken, projectId } = await issueToken(paths, database, tessera);
   const batches = csvBatches(Date.now().toString(36));
   const loadBefore = readLoadAverage();
@@ -152,14 +127,4 @@ async function main(): Promise<number> {
   return ok ? 0 : 1;
 }
 
-let exitCode = 1;
-try {
-  exitCode = await main();
-} catch (err) {
-  log(`Failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-} finally {
-  clearTimeout(watchdog);
-  await cleanup();
-  log(`Done in ${((performance.now() - startedAt) / 1000).toFixed(0)} s`);
-}
-process.exit(exitCode);
+await session.run(main);

@@ -12,7 +12,7 @@ import pg from 'pg';
 import { runSlice, summarize, type AlternatingSettings, type LoadResult, type LoadTarget, type Slice } from './load.js';
 import type { MemberSearch } from './policy-statements.js';
 import { explainSearch, explainText, type SearchPlan } from './query-plans.js';
-import type { Statement } from './search-statements.js';
+import type { Statement } from './statement-recorder.js';
 
 export interface Caller {
   /** `admin`, or the policy variant. */

@@ -17,12 +17,11 @@
  * Bounded by a watchdog; children are killed and the database dropped on any exit (unless
  * --keep-database). Traffic goes to 127.0.0.1 only. Options: bench/README.md.
  */
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { createBenchDatabase, type BenchDatabase } from './bench-database.js';
-import { killAllChildren, type Child } from './child-processes.js';
+import { withClient, type BenchDatabase } from './bench-database.js';
+import { loadSeconds, openBenchSession } from './bench-session.js';
+import { readArgs, REPO_ROOT } from './cli-options.js';
+import { copySeconds, DATA_OPTIONS, readDataSettings } from './data-options.js';
 import { describeMachine, readCodeVersion, readLoadAverage } from './machine.js';
 import { multiplyData } from './multiply-data.js';
 import { compareCallers, type Caller } from './policy-measure.js';
@@ -30,112 +29,24 @@ import { createPatientMember, POLICY_VARIANTS, registerProjectOwner, signIn } fr
 import { renderPolicyRun, writePolicySection, type PolicyBenchRun } from './policy-results-file.js';
 import { openMemberSearch } from './policy-statements.js';
 import { formatNumber } from './results-file.js';
-import { startTessera, type Paths, type RunningServer } from './servers.js';
+import { startTessera, type RunningServer } from './servers.js';
 import { importSynthea, type CreatedResource } from './synthea-import.js';
 
-function usage(message: string): never {
-  console.error(`${message}\nOptions are described in bench/README.md.`);
-  process.exit(2);
-}
-
-const OPTIONS = {
-  scale: { type: 'string', default: '0' },
-  duration: { type: 'string', default: '6' },
-  warmup: { type: 'string', default: '2' },
-  rounds: { type: 'string', default: '3' },
-  connections: { type: 'string', default: '10' },
-  'import-concurrency': { type: 'string', default: '2' },
-  'copies-per-step': { type: 'string', default: '4' },
-  synthea: { type: 'string' },
-  postgres: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
-  'server-dir': { type: 'string', default: 'packages/server' },
-  'no-write': { type: 'boolean', default: false },
-  'keep-database': { type: 'boolean', default: false },
-} as const;
-
-function readArgs(): ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'] {
-  try {
-    return parseArgs({ options: OPTIONS }).values;
-  } catch (err) {
-    return usage((err as Error).message);
-  }
-}
-
-function whole(value: string, name: string, min: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) usage(`--${name} must be a whole number of at least ${min}`);
-  return n;
-}
-
-const args = readArgs();
-const settings = {
-  durationSeconds: whole(args.duration, 'duration', 1),
-  warmupSeconds: whole(args.warmup, 'warmup', 0),
-  rounds: whole(args.rounds, 'rounds', 1),
-  connections: whole(args.connections, 'connections', 1),
-};
-if (settings.durationSeconds / settings.rounds < 1) usage('--rounds must leave at least 1 s per round (--duration / --rounds)');
-const scale = whole(args.scale, 'scale', 0) || undefined;
-const importConcurrency = whole(args['import-concurrency'], 'import-concurrency', 1);
-const copiesPerStep = whole(args['copies-per-step'], 'copies-per-step', 1);
-
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const paths: Paths = { repoRoot, serverDir: resolve(repoRoot, args['server-dir']) };
-const syntheaDir = resolve(repoRoot, args.synthea ?? '../shared/data/synthea');
-const startedAt = performance.now();
-
-function log(line: string): void {
-  console.log(`[bench:policy ${((performance.now() - startedAt) / 1000).toFixed(1).padStart(6)}s] ${line}`);
-}
-
-let database: BenchDatabase | undefined;
-const servers: Child[] = [];
-let cleaning: Promise<void> | undefined;
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    await Promise.allSettled(servers.map((s) => s.stop()));
-    killAllChildren();
-    if (database && args['keep-database']) {
-      log(`Keeping database ${database.name} (--keep-database): drop it with DROP DATABASE ${database.name} WITH (FORCE)`);
-    } else if (database) {
-      log(`Dropping database ${database.name}`);
-      await database.drop().catch((err: Error) => log(`Could not drop ${database?.name}: ${err.message}`));
-    }
-  })();
-  return cleaning;
-}
-
-function abort(reason: string, code: number): void {
-  log(reason);
-  setTimeout(() => process.exit(code), 20_000).unref();
-  void cleanup().finally(() => process.exit(code));
-}
-
-process.once('SIGINT', () => abort('Interrupted; cleaning up', 130));
-process.once('SIGTERM', () => abort('Terminated; cleaning up', 143));
+const args = readArgs(DATA_OPTIONS);
+const { settings, scale, importConcurrency, copiesPerStep, syntheaDir, paths } = readDataSettings(args);
 
 // The time bound: the import, three callers' warm-up and measured seconds plus checks and plans,
 // and with --scale, generously, the copy (as search-run.ts allows for it).
-const measureSeconds = 3 * (settings.warmupSeconds + settings.durationSeconds + settings.rounds + 5) + 180;
-const budgetSeconds = 600 + measureSeconds + (scale ? Math.max(1200, Math.ceil(scale / 1000)) * 3 : 0);
-const watchdog = setTimeout(() => abort(`Time limit of ${budgetSeconds} s reached; stopping`, 1), budgetSeconds * 1000);
+const budgetSeconds = 600 + loadSeconds(settings, 3) + 180 + copySeconds(scale);
+const session = openBenchSession({ name: 'bench:policy', budgetSeconds, keepDatabase: args['keep-database'] });
+const { log } = session;
 
 const loadAverages: Array<[string, number]> = [];
 const noteLoad = (when: string): void => void loadAverages.push([when, readLoadAverage()]);
 
-async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
-
 async function startServer(db: BenchDatabase): Promise<RunningServer> {
   const tessera = await startTessera(paths, db);
-  servers.push(tessera.child);
+  session.track(tessera.child);
   log(`Tessera is up at ${tessera.origin} (pid ${tessera.child.pid})`);
   return tessera;
 }
@@ -172,10 +83,10 @@ async function chooseSubject(client: pg.Client, projectId: string, created: Crea
 }
 
 async function main(): Promise<number> {
-  const code = readCodeVersion(repoRoot);
+  const code = readCodeVersion(REPO_ROOT);
   noteLoad('at the start');
   log(`Commit ${code.commit}; load average ${readLoadAverage().toFixed(2)}; time budget ${budgetSeconds} s`);
-  const db = (database = await createBenchDatabase(args.postgres));
+  const db = await session.createDatabase(args.postgres);
   log(`Created database ${db.name} (PostgreSQL ${db.serverVersion})`);
   let tessera = await startServer(db);
   const owner = await registerProjectOwner(tessera.origin);
@@ -236,29 +147,8 @@ async function main(): Promise<number> {
   for (const c of comparison.callers) {
     if (c !== admin && admin) log(`${c.caller.name}: p50 ÷ admin p50 = ${(c.load.p50Ms / admin.load.p50Ms).toFixed(2)}`);
   }
-  if (args['no-write']) {
-    log('Not writing RESULTS.md (--no-write)');
-  } else {
-    const path = join(repoRoot, 'bench/RESULTS.md');
-    writePolicySection(path, block);
-    log(`Wrote ${path}`);
-  }
-  const failures = comparison.callers.reduce((n, c) => n + c.load.failures, 0);
-  if (failures > 0) {
-    log(`${failures} requests failed: the figures above are not trustworthy`);
-    return 1;
-  }
-  return 0;
+  session.saveResults(args['no-write'], (path) => writePolicySection(path, block));
+  return session.exitCodeFor(comparison.callers.reduce((n, c) => n + c.load.failures, 0));
 }
 
-let exitCode = 1;
-try {
-  exitCode = await main();
-} catch (err) {
-  log(`Failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-} finally {
-  clearTimeout(watchdog);
-  await cleanup();
-  log(`Done in ${((performance.now() - startedAt) / 1000).toFixed(0)} s`);
-}
-process.exit(exitCode);
+await session.run(main);

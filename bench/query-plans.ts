@@ -6,7 +6,7 @@
  * query the results file shows in full, the plan as text.
  */
 import type pg from 'pg';
-import type { Statement } from './search-statements.js';
+import type { Statement } from './statement-recorder.js';
 
 export interface StatementPlan {
   /** Median execution time over the runs, as EXPLAIN ANALYZE reports it (ms). */

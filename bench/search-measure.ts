@@ -16,8 +16,9 @@ import type { FloorSearch } from './floor.js';
 import { measureAlternating, type AlternatingResult, type AlternatingSettings, type LoadRequest } from './load.js';
 import { explainSearch, type SearchPlan } from './query-plans.js';
 import type { SearchQuery } from './search-mix.js';
-import { openServerSearch, type ServerSearch, type Statement } from './search-statements.js';
+import { openServerSearch, type ServerSearch } from './search-statements.js';
 import { startFloor, type Paths, type RunningServer } from './servers.js';
+import type { Statement } from './statement-recorder.js';
 
 export interface QueryResult extends AlternatingResult {
   query: SearchQuery;

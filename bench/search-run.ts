@@ -11,12 +11,10 @@
  * database dropped on any exit (unless --keep-database). Traffic goes to 127.0.0.1 only.
  * Options: bench/README.md.
  */
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import pg from 'pg';
-import { createBenchDatabase, type BenchDatabase } from './bench-database.js';
-import { killAllChildren, type Child } from './child-processes.js';
+import { withClient, type BenchDatabase } from './bench-database.js';
+import { loadSeconds, openBenchSession } from './bench-session.js';
+import { readArgs, REPO_ROOT, usage } from './cli-options.js';
+import { copySeconds, DATA_OPTIONS, readDataSettings } from './data-options.js';
 import { describeMachine, readCodeVersion, readLoadAverage } from './machine.js';
 import { multiplyData, type MultiplyResult } from './multiply-data.js';
 import { explainText } from './query-plans.js';
@@ -24,134 +22,53 @@ import { writeResultsFile } from './results-file.js';
 import { measureSize, type MeasureContext, type SizeResult } from './search-measure.js';
 import { chooseSearchMix, QUERY_KINDS, type QueryKind } from './search-mix.js';
 import { renderSearchRun, type SearchBenchRun } from './search-results-file.js';
-import { issueToken, startTessera, type Paths, type RunningServer } from './servers.js';
+import { issueToken, startTessera, type RunningServer } from './servers.js';
 import { importSynthea, type ImportMode } from './synthea-import.js';
 
-function usage(message: string): never {
-  console.error(`${message}\nOptions are described in bench/README.md.`);
-  process.exit(2);
-}
-
-const OPTIONS = {
-  scale: { type: 'string', default: '0' },
-  duration: { type: 'string', default: '6' },
-  warmup: { type: 'string', default: '2' },
-  rounds: { type: 'string', default: '3' },
-  connections: { type: 'string', default: '10' },
+const args = readArgs({
+  ...DATA_OPTIONS,
   queries: { type: 'string', default: QUERY_KINDS.join(',') },
-  'import-concurrency': { type: 'string', default: '2' },
   'import-mode': { type: 'string' },
-  'copies-per-step': { type: 'string', default: '4' },
-  synthea: { type: 'string' },
-  postgres: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
-  'server-dir': { type: 'string', default: 'packages/server' },
-  'no-write': { type: 'boolean', default: false },
-  'keep-database': { type: 'boolean', default: false },
-} as const;
-
-function readArgs(): ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'] {
-  try {
-    return parseArgs({ options: OPTIONS }).values;
-  } catch (err) {
-    return usage((err as Error).message);
-  }
-}
-
-function whole(value: string, name: string, min: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) usage(`--${name} must be a whole number of at least ${min}`);
-  return n;
-}
-
-const args = readArgs();
-const settings = {
-  durationSeconds: whole(args.duration, 'duration', 1),
-  warmupSeconds: whole(args.warmup, 'warmup', 0),
-  rounds: whole(args.rounds, 'rounds', 1),
-  connections: whole(args.connections, 'connections', 1),
-};
-if (settings.durationSeconds / settings.rounds < 1) usage('--rounds must leave at least 1 s per round (--duration / --rounds)');
-const scale = whole(args.scale, 'scale', 0) || undefined;
-const importConcurrency = whole(args['import-concurrency'], 'import-concurrency', 1);
-const copiesPerStep = whole(args['copies-per-step'], 'copies-per-step', 1);
+});
+const { settings, scale, importConcurrency, copiesPerStep, syntheaDir, paths } = readDataSettings(args);
 const importMode = args['import-mode'] as ImportMode | undefined;
 if (importMode !== undefined && importMode !== 'transaction' && importMode !== 'entries') usage('--import-mode is transaction or entries');
 const kinds = args.queries.split(',').map((k) => k.trim()) as QueryKind[];
 for (const kind of kinds) if (!QUERY_KINDS.includes(kind)) usage(`Unknown query "${kind}"; known: ${QUERY_KINDS.join(', ')}`);
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const paths: Paths = { repoRoot, serverDir: resolve(repoRoot, args['server-dir']) };
-const syntheaDir = resolve(repoRoot, args.synthea ?? '../shared/data/synthea');
-const startedAt = performance.now();
-
-function log(line: string): void {
-  const seconds = ((performance.now() - startedAt) / 1000).toFixed(1).padStart(6);
-  console.log(`[bench:search ${seconds}s] ${line}`);
-}
-
-let database: BenchDatabase | undefined;
-const servers: Child[] = [];
-let cleaning: Promise<void> | undefined;
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    await Promise.allSettled(servers.map((s) => s.stop()));
-    killAllChildren();
-    if (database && args['keep-database']) {
-      log(`Keeping database ${database.name} (--keep-database): drop it with DROP DATABASE ${database.name} WITH (FORCE)`);
-    } else if (database) {
-      log(`Dropping database ${database.name}`);
-      await database.drop().catch((err: Error) => log(`Could not drop ${database?.name}: ${err.message}`));
-    }
-  })();
-  return cleaning;
-}
-
-function abort(reason: string, code: number): void {
-  log(reason);
-  setTimeout(() => process.exit(code), 20_000).unref();
-  void cleanup().finally(() => process.exit(code));
-}
-
-process.once('SIGINT', () => abort('Interrupted; cleaning up', 130));
-process.once('SIGTERM', () => abort('Terminated; cleaning up', 143));
-
 // The time bound: the import, each size's queries (warm-up and measured seconds on both servers,
-// plus room for autocannon, plans and the floor's start), and with --scale, generously, the copy.
-const perSize = kinds.length * 2 * (settings.warmupSeconds + settings.durationSeconds + settings.rounds + 5) + 180;
-const generationSeconds = scale ? Math.max(1200, Math.ceil(scale / 1000)) * 3 : 0;
-const budgetSeconds = 600 + perSize * (scale ? 2 : 1) + generationSeconds;
-const watchdog = setTimeout(() => abort(`Time limit of ${budgetSeconds} s reached; stopping`, 1), budgetSeconds * 1000);
+// plus room for plans and the floor's start), and with --scale, generously, the copy.
+const perSize = loadSeconds(settings, kinds.length * 2) + 180;
+const budgetSeconds = 600 + perSize * (scale ? 2 : 1) + copySeconds(scale);
+const session = openBenchSession({ name: 'bench:search', budgetSeconds, keepDatabase: args['keep-database'] });
+const { log } = session;
 
 const loadAverages: Array<[string, number]> = [];
 function noteLoad(when: string): void {
   loadAverages.push([when, readLoadAverage()]);
 }
 
-async function vacuumAnalyze(url: string): Promise<number> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
+function vacuumAnalyze(url: string): Promise<number> {
+  return withClient(url, async (client) => {
     const t0 = performance.now();
     await client.query('VACUUM (ANALYZE)');
     return (performance.now() - t0) / 1000;
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 async function startTesseraWithToken(db: BenchDatabase): Promise<{ tessera: RunningServer; token: string; projectId: string }> {
   const tessera = await startTessera(paths, db);
-  servers.push(tessera.child);
+  session.track(tessera.child);
   const { accessToken, projectId } = await issueToken(paths, db, tessera);
   log(`Tessera is up at ${tessera.origin} (pid ${tessera.child.pid}), project ${projectId}`);
   return { tessera, token: accessToken, projectId };
 }
 
 async function main(): Promise<number> {
-  const code = readCodeVersion(repoRoot);
+  const code = readCodeVersion(REPO_ROOT);
   noteLoad('at the start');
   log(`Commit ${code.commit}; load average ${readLoadAverage().toFixed(2)}; time budget ${budgetSeconds} s`);
-  const db = (database = await createBenchDatabase(args.postgres));
+  const db = await session.createDatabase(args.postgres);
   log(`Created database ${db.name} (PostgreSQL ${db.serverVersion})`);
   let { tessera, token, projectId } = await startTesseraWithToken(db);
 
@@ -168,7 +85,7 @@ async function main(): Promise<number> {
   const mix = (await chooseSearchMix(db.url, projectId, ids)).filter((q) => kinds.includes(q.kind));
   const context = (): MeasureContext => ({
     paths, db, tessera, token, projectId, settings, log, readLoadAverage,
-    track: (server) => servers.push(server.child),
+    track: (server) => session.track(server.child),
   });
   const sizes: SizeResult[] = [];
   log(`Search mix on the Synthea set`);
@@ -192,13 +109,8 @@ async function main(): Promise<number> {
   const slowestResult = [...largest.queries].sort((a, b) => b.tessera.p50Ms - a.tessera.p50Ms)[0];
   let slowest: SearchBenchRun['slowest'];
   if (slowestResult) {
-    const client = new pg.Client({ connectionString: db.url });
-    await client.connect();
-    try {
-      slowest = { size: largest.label, result: slowestResult, planText: await explainText(client, slowestResult.statements) };
-    } finally {
-      await client.end();
-    }
+    const planText = await withClient(db.url, (client) => explainText(client, slowestResult.statements));
+    slowest = { size: largest.label, result: slowestResult, planText };
   }
   await tessera.child.stop();
 
@@ -215,33 +127,12 @@ async function main(): Promise<number> {
     loadAverages,
     slowest,
   };
-  if (args['no-write']) {
-    log('Not writing RESULTS.md (--no-write)');
-  } else {
-    const path = join(repoRoot, 'bench/RESULTS.md');
-    writeResultsFile(path, { searchRun: renderSearchRun(run) });
-    log(`Wrote ${path}`);
-  }
-  const failures = sizes.flatMap((s) => s.queries).reduce((n, q) => n + q.tessera.failures + q.floor.failures, 0);
-  if (failures > 0) {
-    log(`${failures} requests failed: the figures above are not trustworthy`);
-    return 1;
-  }
-  return 0;
+  session.saveResults(args['no-write'], (path) => writeResultsFile(path, { searchRun: renderSearchRun(run) }));
+  return session.exitCodeFor(sizes.flatMap((s) => s.queries).reduce((n, q) => n + q.tessera.failures + q.floor.failures, 0));
 }
 
 function formatMillions(n: number): string {
   return n >= 1_000_000 ? `${Number((n / 1_000_000).toFixed(1))}M` : `${Math.round(n / 1000)}k`;
 }
 
-let exitCode = 1;
-try {
-  exitCode = await main();
-} catch (err) {
-  log(`Failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-} finally {
-  clearTimeout(watchdog);
-  await cleanup();
-  log(`Done in ${((performance.now() - startedAt) / 1000).toFixed(0)} s`);
-}
-process.exit(exitCode);
+await session.run(main);
