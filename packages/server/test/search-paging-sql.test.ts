@@ -1,5 +1,5 @@
 /**
- * The page SQL's shapes (src/fhir/search/search-sql.ts): a page in the default order is driven
+ * The page SQL's shapes (src/fhir/search/search-sql.ts, driven-page.ts): a page in the default order is driven
  * by one index condition's ids, walked in order, each checked against everything else; and the
  * date conditions written with a redundant bound for the (code, high) index (compile-date.ts).
  * What these could get wrong: a short page or a wrong next link when the ids the index offers

@@ -15,7 +15,7 @@ import { SqlParams } from './search/sql.js';
 import type { IndexRows } from './search/index-rows.js';
 import { deleteIndexRows, writeIndexRows } from './search/index-writer.js';
 import type { Cursor } from './search/paging.js';
-import { buildCountQuery, buildEstimateQuery, buildPageQuery, ESTIMATE_COUNT_CAP, readPlanRows, type BuiltQuery } from './search/search-sql.js';
+import { buildCountQuery, buildEstimateQuery, buildPageQuery, ESTIMATE_COUNT_CAP, readPlanRows, type BuiltQuery, type PageQuery } from './search/search-sql.js';
 import { STORED_COLUMNS, toStored, type StoredRow } from './stored-row.js';
 
 export interface StoredVersion {
@@ -204,7 +204,13 @@ export class ResourceStore {
 
   /** One page of a search, in the scope's project only: the compiled SQL gets the project as $1 from here. */
   async search(scope: Scope, compiled: CompiledSearch, limit: number, cursor?: Cursor): Promise<SearchRow[]> {
-    const rows = await this.runSearchQuery<StoredRow & Record<string, unknown>>(scope, compiled, buildPageQuery(compiled, limit, cursor));
+    // A page may come in attempts (driven-page.ts): each next one only when the last fell short.
+    let query: PageQuery | undefined = buildPageQuery(compiled, limit, cursor);
+    let rows: Array<StoredRow & Record<string, unknown>> = [];
+    while (query !== undefined) {
+      rows = await this.runSearchQuery<StoredRow & Record<string, unknown>>(scope, compiled, query);
+      query = rows.length < limit ? query.fallback : undefined;
+    }
     return rows.map((row) => ({ version: toStored(row), sortValues: compiled.sort.map((_s, i) => (row[`c${i}`] as string | null) ?? null) }));
   }
 
