@@ -7,10 +7,11 @@
  *                            resource_history), with server-assigned id and meta;
  *   GET  /fhir/R4/:type?...  (with --searches FILE) for each search URL in the file, the
  *                            statements Tessera runs for it (recorded from Tessera's own search
- *                            code, search-statements.ts), in order: the first one's rows are
- *                            the matches (one more than the page is asked for, to know if
- *                            there is a next page), later ones' the `_include`d resources;
- *                            answered as a searchset Bundle.
+ *                            code, search-statements.ts), in order: the page's statements
+ *                            as attempts, each run when the one before returned fewer rows
+ *                            than asked for (one more than the page size, to know if there is
+ *                            a next page), the last one run giving the matches; then the
+ *                            `_include`d resources; answered as a searchset Bundle.
  * Deliberately left out: authentication, validation, access checks, error translation,
  * security headers. Whatever Tessera spends beyond this is the cost of those.
  *
@@ -46,9 +47,10 @@ const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 /** A search the floor answers: its URL path as the bench sends it, and Tessera's statements for it. */
 export interface FloorSearch {
   path: string;
-  /** The page size asked for: the first statement returns one row more. */
+  /** The page size asked for: a page statement returns one row more. */
   count: number;
-  statements: Array<{ sql: string; params: unknown[] }>;
+  /** `page`: one of the page's attempts (statement-recorder.ts); the others are includes. */
+  statements: Array<{ sql: string; params: unknown[]; page?: boolean }>;
 }
 
 const searches = new Map<string, FloorSearch>(
@@ -92,10 +94,18 @@ app.get('/fhir/R4/:type', async (request, reply) => {
   }
   const entry: object[] = [];
   const base = `http://${request.headers.host}/fhir/R4/`;
-  for (const [i, statement] of search.statements.entries()) {
-    const { rows } = await pool.query<{ resource_type: string; id: string; content: object }>(statement.sql, statement.params);
-    const page = i === 0 ? rows.slice(0, search.count) : rows;
-    entry.push(...page.map((row) => ({ fullUrl: `${base}${row.resource_type}/${row.id}`, resource: row.content, search: { mode: i === 0 ? 'match' : 'include' } })));
+  type Row = { resource_type: string; id: string; content: object };
+  const toEntry = (mode: string) => (row: Row) => ({ fullUrl: `${base}${row.resource_type}/${row.id}`, resource: row.content, search: { mode } });
+  let matches: Row[] = [];
+  let filled = false;
+  for (const statement of search.statements.filter((s) => s.page)) {
+    if (filled) break;
+    matches = (await pool.query<Row>(statement.sql, statement.params)).rows;
+    filled = matches.length > search.count;
+  }
+  entry.push(...matches.slice(0, search.count).map(toEntry('match')));
+  for (const statement of search.statements.filter((s) => !s.page)) {
+    entry.push(...(await pool.query<Row>(statement.sql, statement.params)).rows.map(toEntry('include')));
   }
   return reply.type(FHIR_JSON).send({ resourceType: 'Bundle', type: 'searchset', link: [{ relation: 'self', url: `${base}${request.url.slice('/fhir/R4/'.length)}` }], entry });
 });

@@ -27,6 +27,12 @@ type AccessCheck = NonNullable<import('../packages/server/src/fhir/search/sql.js
 export interface Statement {
   sql: string;
   params: unknown[];
+  /**
+   * One of the page's statements (ResourceStore.search): a page may take several attempts, each
+   * run only when the one before returned fewer rows than asked for; the others (`_include`s)
+   * run once each.
+   */
+  page?: boolean;
 }
 
 export interface RecordedSearch {
@@ -71,10 +77,11 @@ export async function openStatementRecorder(serverDir: string, databaseUrl: stri
   ]);
   const db = openPgDatabase(databaseUrl, 1);
   let recording: Statement[] | undefined;
+  let inPage = false;
   const recorder: Database = {
     kind: db.kind,
     query: (sql: string, params?: readonly unknown[], options?: QueryOptions) => {
-      recording?.push({ sql, params: [...(params ?? [])] });
+      recording?.push({ sql, params: [...(params ?? [])], ...(inPage ? { page: true } : {}) });
       return db.query(sql, params, options);
     },
     exec: (sql) => db.exec(sql),
@@ -82,6 +89,16 @@ export async function openStatementRecorder(serverDir: string, databaseUrl: stri
     close: () => db.close(),
   };
   const store = new ResourceStore(recorder);
+  // Marks the statements of the page itself: the floor runs them as attempts, the others once.
+  const searchPage = store.search.bind(store);
+  store.search = async (...args) => {
+    inPage = true;
+    try {
+      return await searchPage(...args);
+    } finally {
+      inPage = false;
+    }
+  };
 
   return {
     db,

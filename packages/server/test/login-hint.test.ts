@@ -5,33 +5,24 @@
  * signs in as whoever they type.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TestMember } from './factories.js';
-import { startTestServer, type TestServer } from './harness.js';
-import { authorizeUrl, formToken, memberWithPassword, PASSWORD, pkcePair, redirectParams, registerClient, ScriptedBrowser, tokenRequest, REDIRECT_URI, type RegisteredClient } from './oauth-fixtures.js';
+import type { TestServer } from './harness.js';
+import { authorizeUrl, formToken, memberWithPassword, PASSWORD, pkcePair, redirectParams, registerClient, ScriptedBrowser, tokenRequest, REDIRECT_URI, type RegisteredClient, startServerWithAppBuild, type ServerWithAppBuild } from './oauth-fixtures.js';
 
-let folder: string;
+let app: ServerWithAppBuild;
 let server: TestServer;
 let member: TestMember;
 let client: RegisteredClient;
 
 before(async () => {
   // A built web app, so a browser's GET is sent on to `/oauth`; a request that does not ask for HTML still gets the server's page.
-  folder = await mkdtemp(join(tmpdir(), 'tessera-login-hint-'));
-  mkdirSync(join(folder, 'dist'));
-  writeFileSync(join(folder, 'dist', 'index.html'), '<!doctype html><title>Tessera test build</title>');
-  server = await startTestServer({ webAppDir: join(folder, 'dist') });
+  app = await startServerWithAppBuild('login-hint');
+  server = app.server;
   member = await memberWithPassword(server);
   client = await registerClient(server, member, { name: 'Chart Viewer' });
 });
-after(async () => {
-  await server.close();
-  await rm(folder, { recursive: true, force: true });
-});
+after(() => app.close());
 
 /** The `value` attribute of the sign-in page's email input, as the HTML has it (still escaped). */
 function emailValue(html: string): string | undefined {

@@ -7,9 +7,6 @@
  * register, nor without PKCE, nor for another project.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ProjectMembership } from '@medplum/fhirtypes';
@@ -17,27 +14,24 @@ import { SYSTEM_PROJECT_ID, systemScope } from '../src/fhir/scope.js';
 import { SystemRepository } from '../src/fhir/system-repository.js';
 import type { TestMember } from './factories.js';
 import { startTestServer, type TestServer } from './harness.js';
-import { authorizeUrl, confidentialSecret, memberWithPassword, PASSWORD, pkcePair, REDIRECT_URI, registerClient, tokenRequest, type RegisteredClient } from './oauth-fixtures.js';
+import { authorizeUrl, confidentialSecret, memberWithPassword, PASSWORD, pkcePair, REDIRECT_URI, registerClient, tokenRequest, type RegisteredClient, startServerWithAppBuild, type ServerWithAppBuild } from './oauth-fixtures.js';
 
 const HTML = { accept: 'text/html,application/xhtml+xml' };
 
+let app: ServerWithAppBuild;
 let folder: string;
 let server: TestServer;
 let member: TestMember;
 let client: RegisteredClient;
 
 before(async () => {
-  folder = await mkdtemp(join(tmpdir(), 'tessera-oauth-app-'));
-  mkdirSync(join(folder, 'dist'));
-  writeFileSync(join(folder, 'dist', 'index.html'), '<!doctype html><title>Tessera test build</title>');
-  server = await startTestServer({ webAppDir: join(folder, 'dist') });
+  app = await startServerWithAppBuild('oauth-app');
+  server = app.server;
+  folder = app.folder;
   member = await memberWithPassword(server);
   client = await registerClient(server, member, { name: 'Chart Viewer' });
 });
-after(async () => {
-  await server.close();
-  await rm(folder, { recursive: true, force: true });
-});
+after(() => app.close());
 
 const get = (url: string, headers: Record<string, string> = {}) => fetch(url, { redirect: 'manual', headers });
 

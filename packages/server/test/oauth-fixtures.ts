@@ -6,11 +6,38 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { ClientApplication, ProjectMembership, User } from '@medplum/fhirtypes';
 import { SYSTEM_PROJECT_ID, systemScope } from '../src/fhir/scope.js';
 import { SystemRepository } from '../src/fhir/system-repository.js';
 import { createMember, fhirClient, type MemberOptions, type TestMember } from './factories.js';
-import type { TestServer } from './harness.js';
+import { startTestServer, type TestServer } from './harness.js';
+
+/** A test server serving a stand-in web app build (one index.html in `folder`/dist). */
+export interface ServerWithAppBuild {
+  server: TestServer;
+  folder: string;
+  /** Stops the server and removes the folder. */
+  close(): Promise<void>;
+}
+
+/** A server with a web app build, so a browser's GET of `/oauth2/authorize` is sent on to the app's `/oauth`. */
+export async function startServerWithAppBuild(name: string): Promise<ServerWithAppBuild> {
+  const folder = await mkdtemp(join(tmpdir(), `tessera-${name}-`));
+  await mkdir(join(folder, 'dist'));
+  await writeFile(join(folder, 'dist', 'index.html'), '<!doctype html><title>Tessera test build</title>');
+  const server = await startTestServer({ webAppDir: join(folder, 'dist') });
+  return {
+    server,
+    folder,
+    async close() {
+      await server.close();
+      await rm(folder, { recursive: true, force: true });
+    },
+  };
+}
 
 export const PASSWORD = 'a long and unusual passphrase';
 export const REDIRECT_URI = 'http://127.0.0.1:9/callback';

@@ -110,6 +110,15 @@ describe('search pages read in attempts', () => {
     assert.equal(await firstPageStatements('Encounter', `date=lt2030-01-01&_id=${wanted.join(',')}&_count=2`), 3, 'walk, top-N, all');
   });
 
+  it('an attempt that saw every candidate ends the page however short: one statement', async () => {
+    // Pages of 20 read 21 rows: the walk may read 525 index rows, more than the 100 there are.
+    assert.equal(await firstPageStatements('Encounter', 'date=gt2021-01-01&_count=20'), 1);
+    assert.deepEqual(entryIds(await p.search('Encounter?date=gt2021-01-01&_count=20')), range(90, 100));
+    // Three Patients of that name: the top-N takes up to 84 ids and finds 3.
+    assert.equal(await firstPageStatements('Patient', 'name=Attemptson'), 1);
+    assert.equal((await p.ids('Patient?name=Attemptson')).length, 3);
+  });
+
   it('previous links lead back through pages read by different attempts', async () => {
     const first = await p.search('Encounter?date=gt2021-01-01&_count=2');
     const second = await p.search(linkPath(server, first, 'next') as string);

@@ -204,12 +204,13 @@ export class ResourceStore {
 
   /** One page of a search, in the scope's project only: the compiled SQL gets the project as $1 from here. */
   async search(scope: Scope, compiled: CompiledSearch, limit: number, cursor?: Cursor): Promise<SearchRow[]> {
-    // A page may come in attempts (driven-page.ts): each next one only when the last fell short.
+    // A page may come in attempts (driven-page.ts): each next one only when the last fell short
+    // without having seen every candidate.
     let query: PageQuery | undefined = buildPageQuery(compiled, limit, cursor);
     let rows: Array<StoredRow & Record<string, unknown>> = [];
     while (query !== undefined) {
       rows = await this.runSearchQuery<StoredRow & Record<string, unknown>>(scope, compiled, query);
-      query = rows.length < limit ? query.fallback : undefined;
+      query = rows.length < limit && rows[0]?.page_complete !== true ? query.fallback : undefined;
     }
     return rows.map((row) => ({ version: toStored(row), sortValues: compiled.sort.map((_s, i) => (row[`c${i}`] as string | null) ?? null) }));
   }

@@ -23,6 +23,10 @@
  *    which keeps a small heap instead of sorting every id (2.6 ms for the same date range).
  * 3. All the driving ids, sorted.
  *
+ * An attempt that saw every driving id there is after the cursor (the walk read fewer index rows
+ * than it may, the top-N found fewer ids than it takes) says so in each row (`page_complete`),
+ * and its page is final however short: a search with one match takes one statement.
+ *
  * Each attempt's ids are an exact prefix of the full walk's: the walk's index rows are all of
  * the parameter's rows over a range of ids; any of the first n ids of the chain is among the
  * first n of its own target; the top-N's are the smallest ids. So when an attempt fills the
@@ -79,10 +83,12 @@ function buildDrivenPageQuery(compiled: CompiledSearch, driver: Driver, limit: n
     const { table, type, code, where } = attempt.walk;
     const columns = WALK_COLUMNS[table] ?? [];
     const bound = after('s.resource_id');
+    const rows = params.add(attempt.rows, 'integer');
     const window = `SELECT ${columns.map((c) => `s.${c}`).join(', ')} FROM ${table} s
       WHERE s.project_id = $1 AND s.resource_type = ${type} AND s.code = ${code}${bound ? ` AND ${bound}` : ''}
-      ORDER BY s.resource_id ${direction} LIMIT ${params.add(attempt.rows, 'integer')}`;
-    ids = `SELECT DISTINCT s.resource_id FROM (${window}) s WHERE ${where} ORDER BY s.resource_id ${direction}`;
+      ORDER BY s.resource_id ${direction} LIMIT ${rows}`;
+    ids = `SELECT DISTINCT s.resource_id, s.complete FROM (SELECT w.*, count(*) OVER () < ${rows} AS complete FROM (${window}) w) s
+      WHERE ${where} ORDER BY s.resource_id ${direction}`;
   } else if (attempt.kind === 'targets') {
     const { type, code } = attempt.chain;
     const bound = after('s.resource_id');
@@ -90,19 +96,22 @@ function buildDrivenPageQuery(compiled: CompiledSearch, driver: Driver, limit: n
     const perTarget = `SELECT DISTINCT s.resource_id FROM search_reference s
       WHERE s.project_id = $1 AND s.resource_type = ${type} AND s.code = ${code} AND s.target_type = ${attempt.chain.targetType} AND s.target_id = g.target${bound ? ` AND ${bound}` : ''}
       ORDER BY s.resource_id ${direction} LIMIT ${n}`;
-    ids = `SELECT DISTINCT c.id FROM (SELECT t.resource_id FROM unnest(ARRAY(${attempt.chain.targets})) g(target)
+    ids = `SELECT DISTINCT c.id, false FROM (SELECT t.resource_id FROM unnest(ARRAY(${attempt.chain.targets})) g(target)
       CROSS JOIN LATERAL (${perTarget}) t ORDER BY t.resource_id ${direction} LIMIT ${n}) c(id) ORDER BY c.id ${direction}`;
   } else {
     const bound = after('q.id');
     const where = bound ? `WHERE ${bound}` : '';
-    ids =
-      attempt.kind === 'all'
-        ? `SELECT DISTINCT q.id FROM (${driver.ids}) q(id) ${where} ORDER BY q.id ${direction}`
-        : `SELECT DISTINCT c.id FROM (SELECT q.id FROM (${driver.ids}) q(id) ${where} ORDER BY q.id ${direction} LIMIT ${params.add(attempt.ids, 'integer')}) c ORDER BY c.id ${direction}`;
+    if (attempt.kind === 'all') {
+      ids = `SELECT DISTINCT q.id, true FROM (${driver.ids}) q(id) ${where} ORDER BY q.id ${direction}`;
+    } else {
+      const n = params.add(attempt.ids, 'integer');
+      const top = `SELECT q.id FROM (${driver.ids}) q(id) ${where} ORDER BY q.id ${direction} LIMIT ${n}`;
+      ids = `SELECT DISTINCT c.id, c.complete FROM (SELECT t.id, count(*) OVER () < ${n} AS complete FROM (${top}) t) c ORDER BY c.id ${direction}`;
+    }
   }
   const limitParam = params.add(limit, 'integer');
-  const sql = `SELECT x.resource_type, x.id, x.version_id, x.last_updated, x.deleted, x.content
-    FROM (${ids}) d(id)
+  const sql = `SELECT x.resource_type, x.id, x.version_id, x.last_updated, x.deleted, x.content, d.complete AS page_complete
+    FROM (${ids}) d(id, complete)
     CROSS JOIN LATERAL (SELECT r.resource_type, r.id, r.version_id, r.last_updated, r.deleted, r.content
       FROM resource r WHERE ${conditions.join(' AND ')} OFFSET 0) x
     ORDER BY d.id ${direction} LIMIT ${limitParam}`;
