@@ -3,8 +3,9 @@
  * at `/auth/login`, the chosen one at `/auth/profile`, after the TOTP step, on the
  * `/oauth2/authorize` page and at `/auth/login` with `redirectUri`), a blocked address gets
  * Medplum's 400 OperationOutcome `IP address not allowed` and the Login gets no membership and
- * no code, so nothing from it can be exchanged. The exchange and later requests are checked
- * by policy-ip-rules.test.ts. Requests come from chosen loopback addresses (auth-client.ts).
+ * no code, so nothing from it can be exchanged; the refusal is in the project's audit log. The
+ * exchange and later requests are checked by policy-ip-rules.test.ts. Requests come from chosen
+ * loopback addresses (auth-client.ts).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -83,6 +84,15 @@ describe('IP access rules at sign-in', () => {
     assert.equal(stored.membership, undefined);
     assert.equal(stored.code, undefined);
     assert.equal(stored.granted, false);
+    // The refusal is in the project's audit log, with the address it came from.
+    const { rows: audit } = await server.deps.db.query<{ content: { outcome: string; outcomeDesc: string; agent: Array<{ network?: { address?: string } }>; entity?: Array<{ what?: { reference?: string } }> } }>(
+      `SELECT content FROM resource WHERE project_id = $1 AND resource_type = 'AuditEvent' AND content->>'outcomeDesc' = $2`,
+      [member.projectId, `Sign-in refused: ${IP_NOT_ALLOWED}`],
+    );
+    assert.equal(audit.length, 1, 'one AuditEvent for the refused sign-in');
+    assert.equal(audit[0]?.content.outcome, '4');
+    assert.equal(audit[0]?.content.agent[0]?.network?.address, elsewhere);
+    assert.ok(audit[0]?.content.entity?.some((e) => e.what?.reference === `ProjectMembership/${member.membershipId}`));
     // Finishing that Login from the office does not help: it was started from a blocked address.
     assertRefused(await post(server, 'auth/profile', { login: stored.id, profile: member.membershipId }, { from: office }), 'profile from the office');
     assert.equal((await loginsFrom(member.userId, elsewhere))[0]?.code, undefined);

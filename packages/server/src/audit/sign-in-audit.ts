@@ -51,6 +51,26 @@ export async function recordSignIn(deps: AuditDeps, tx: Queryable, record: SignI
   );
 }
 
+/**
+ * Records a sign-in refused after the password (and TOTP) were right, at the step that would
+ * have given the Login its membership: e.g. an address the membership's IP access rules block.
+ * Written at once, in the membership's project: the caller already knows the account exists.
+ */
+export async function recordRefusedSignIn(deps: AuditDeps, record: SignInRecord & { reason: string }): Promise<void> {
+  const { login, membership } = record;
+  const who: Reference = membership.user ?? login.user ?? { display: 'unknown' };
+  await recordAuditEvent(deps, {
+    projectId: record.projectId,
+    action: 'login-failed',
+    who: { reference: who.reference, ...(who.display ? { display: who.display } : {}) },
+    ...(membership.profile ? { onBehalfOf: membership.profile } : {}),
+    what: [{ reference: `ProjectMembership/${membership.id}` }],
+    outcome: 'failure',
+    description: `Sign-in refused: ${record.reason}`,
+    ...(record.remoteAddress ? { remoteAddress: record.remoteAddress } : {}),
+  });
+}
+
 const queues = new WeakMap<Database, Promise<void>>();
 
 /** Queues the record of a wrong password for `userId`; returns at once (see the header). */

@@ -12,6 +12,7 @@ import type { Login, User } from '@medplum/fhirtypes';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { createProjectWithOwner } from '../admin/create-project.js';
+import { lockKeys } from '../db/advisory-locks.js';
 import { parseBody } from '../http/parse-body.js';
 import { badRequest, forbidden } from '../fhir/outcomes.js';
 import { SYSTEM_PROJECT_ID, systemScope } from '../fhir/scope.js';
@@ -117,7 +118,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
     const serverScope = systemScope(SYSTEM_PROJECT_ID);
     const user = await deps.db.transaction(async (tx) => {
       // Re-check under a lock keyed on the email, so two registrations of one address make one User.
-      await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 7))', [`user-email:${body.email}`]);
+      await lockKeys(tx, [`user-email:${body.email}`]);
       if ((await deps.store.findUsersByEmail(serverScope, body.email, tx)).length > 0) throw badRequest('Email already registered', 'email');
       return system.create<User>(serverScope, { resourceType: 'User', firstName: body.firstName, lastName: body.lastName, email: body.email, passwordHash }, tx);
     });

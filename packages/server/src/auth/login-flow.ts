@@ -7,14 +7,15 @@
  * enrolled in MFA gets `{login, mfaRequired: true}` and no code until `/auth/mfa/verify` (mfa.ts)
  * marks the Login verified: `issueCode` refuses a Login whose `mfaVerified` is false.
  * `issueCode` is the one place a Login gets its membership, so the membership's IP access rules
- * are checked there, for every path that reaches it (ip-rules.ts `assertSignInIpAllowed`).
+ * are checked there, for every path that reaches it (ip-rules.ts `signInIpAllowed`); a refusal is
+ * recorded in the audit log.
  * Not here: the HTTP shapes (auth-routes.ts), the token grants (src/oauth), the throttle's rules.
  */
 import type { Login, ProjectMembership, Reference, User } from '@medplum/fhirtypes';
-import { recordFailedSignIn } from '../audit/sign-in-audit.js';
+import { recordFailedSignIn, recordRefusedSignIn } from '../audit/sign-in-audit.js';
 import type { Database, Queryable } from '../db/database.js';
 import type { Clock, Random } from '../deps.js';
-import { assertSignInIpAllowed } from '../fhir/access-policy/ip-rules.js';
+import { IP_NOT_ALLOWED, signInIpAllowed } from '../fhir/access-policy/ip-rules.js';
 import { badRequest, forbidden } from '../fhir/outcomes.js';
 import type { ResourceStore } from '../fhir/resource-store.js';
 import { SYSTEM_PROJECT_ID, systemScope } from '../fhir/scope.js';
@@ -246,13 +247,23 @@ export async function issueCode(
   context: PasswordCheckContext = {},
 ): Promise<LoginResult> {
   assertMfaDone(login);
-  await assertSignInIpAllowed(deps.store, deps.db, projectId, membership, [login.remoteAddress, context.remoteAddress]);
+  if (!(await signInIpAllowed(deps.store, deps.db, projectId, membership, [login.remoteAddress, context.remoteAddress]))) {
+    const remoteAddress = context.remoteAddress ?? login.remoteAddress;
+    await recordRefusedSignIn(deps, { login, membership, projectId, reason: IP_NOT_ALLOWED, ...(remoteAddress ? { remoteAddress } : {}) });
+    throw badRequest(IP_NOT_ALLOWED);
+  }
   const secret = newSecret();
-  await new SystemRepository(deps).update<Login>(serverScope, {
-    ...login,
-    project: { reference: `Project/${projectId}` },
-    membership: { reference: `ProjectMembership/${membership.id}` },
-    code: hashSecret(secret),
+  // Under the Login's row lock, so two steps racing on one Login (two profile choices) give one code.
+  await deps.db.transaction(async (tx) => {
+    const current = await deps.store.lockCurrent(serverScope, tx, 'Login', login.id);
+    const stored = current?.resource as StoredLogin | undefined;
+    if (!stored || current?.deleted || stored.revoked || stored.granted) throw badRequest('Login not found', 'login');
+    if (stored.membership) throw badRequest('Login profile already set', 'login');
+    await new SystemRepository(deps).update<Login>(
+      serverScope,
+      { ...stored, project: { reference: `Project/${projectId}` }, membership: { reference: `ProjectMembership/${membership.id}` }, code: hashSecret(secret) },
+      tx,
+    );
   });
   return { login: login.id, code: `${login.id}.${secret}` };
 }

@@ -20,7 +20,7 @@
 import type { AccessPolicy, ProjectMembership } from '@medplum/fhirtypes';
 import { OAuthError } from '../../auth/auth-errors.js';
 import type { Queryable } from '../../db/database.js';
-import { badRequest, forbidden } from '../outcomes.js';
+import { forbidden } from '../outcomes.js';
 import type { ResourceStore } from '../resource-store.js';
 import { systemScope } from '../scope.js';
 import { buildMemberPolicy, policyIdsOf } from './load-policy.js';
@@ -85,15 +85,14 @@ export async function assertGrantIpAllowed(store: ResourceStore, tx: Queryable, 
 }
 
 /**
- * At sign-in, before a Login gets its membership and a code: every address given (where the
- * sign-in started, and where this step comes from) must be allowed. A blocked one gets Medplum's
- * answer, a 400 OperationOutcome `IP address not allowed`. With no address known, the check
- * is made for an unknown one (which only a `*` rule matches), as authenticate.ts does.
+ * At sign-in, before a Login gets its membership and a code: whether every address given (where
+ * the sign-in started, and where this step comes from) is allowed. With no address known, the
+ * check is made for an unknown one (which only a `*` rule matches), as authenticate.ts does.
+ * The caller (auth/login-flow.ts `issueCode`) refuses with Medplum's answer, a 400
+ * OperationOutcome `IP address not allowed`, and records the refusal.
  */
-export async function assertSignInIpAllowed(store: ResourceStore, tx: Queryable, projectId: string, membership: ProjectMembership, addresses: ReadonlyArray<string | undefined>): Promise<void> {
+export async function signInIpAllowed(store: ResourceStore, tx: Queryable, projectId: string, membership: ProjectMembership, addresses: ReadonlyArray<string | undefined>): Promise<boolean> {
   const rules = await membershipIpRules(store, tx, projectId, membership);
   const known = addresses.filter((a): a is string => Boolean(a));
-  if (!(known.length > 0 ? known : [undefined]).every((address) => ipAllowed(rules, address))) {
-    throw badRequest(IP_NOT_ALLOWED);
-  }
+  return (known.length > 0 ? known : [undefined]).every((address) => ipAllowed(rules, address));
 }
