@@ -9,14 +9,14 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { AccessPolicy, Login, Practitioner, Project, ProjectMembership } from '@medplum/fhirtypes';
+import type { AccessPolicy, Login, ProjectMembership } from '@medplum/fhirtypes';
 import { decodeJwt } from 'jose';
 import { totpCode } from '../src/auth/mfa-totp.js';
 import { systemScope } from '../src/fhir/scope.js';
 import { SystemRepository } from '../src/fhir/system-repository.js';
 import { call, createAccount, freshAddress, login, post, type JsonResponse } from './auth-client.js';
 import { startTestServer, type TestServer } from './harness.js';
-import { authorizeUrl, memberWithPassword, PASSWORD, pkcePair, REDIRECT_URI, registerClient, ScriptedBrowser } from './oauth-fixtures.js';
+import { authorizeUrl, membershipInNewProject, memberWithPassword, PASSWORD, pkcePair, REDIRECT_URI, registerClient, ScriptedBrowser } from './oauth-fixtures.js';
 
 const IP_NOT_ALLOWED = 'IP address not allowed';
 
@@ -111,17 +111,7 @@ describe('IP access rules at sign-in', () => {
   it('at the profile choice, refuses the blocked membership; the open one still works from the same address', async () => {
     const member = await memberWithPassword(server);
     // A second project where the same user's membership is office-only.
-    const projectId = server.deps.random.uuid();
-    const scope = systemScope(projectId);
-    await system.create<Project>(scope, { resourceType: 'Project', id: projectId, name: 'Office-only project', owner: { reference: `User/${member.userId}` } });
-    const profile = await system.create<Practitioner>(scope, { resourceType: 'Practitioner', name: [{ family: 'Office' }] });
-    const restricted = await system.create<ProjectMembership>(scope, {
-      resourceType: 'ProjectMembership',
-      project: { reference: `Project/${projectId}` },
-      user: { reference: `User/${member.userId}` },
-      profile: { reference: `Practitioner/${profile.id}` },
-      active: true,
-    });
+    const { projectId, membership: restricted } = await membershipInNewProject(server, member.userId, 'Office-only project');
     await restrictToOffice(projectId, restricted.id);
 
     const elsewhere = freshAddress();

@@ -7,12 +7,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Login, Practitioner, Project, ProjectMembership } from '@medplum/fhirtypes';
-import { systemScope } from '../src/fhir/scope.js';
-import { SystemRepository } from '../src/fhir/system-repository.js';
+import type { Login } from '@medplum/fhirtypes';
 import { login, post } from './auth-client.js';
 import { startTestServer, type TestServer } from './harness.js';
-import { memberWithPassword, PASSWORD } from './oauth-fixtures.js';
+import { membershipInNewProject, memberWithPassword, PASSWORD } from './oauth-fixtures.js';
 
 describe('choosing a profile twice at once', () => {
   let server: TestServer;
@@ -24,19 +22,7 @@ describe('choosing a profile twice at once', () => {
 
   it('gives one code, for one membership; the other choice is refused', async () => {
     const member = await memberWithPassword(server);
-    // A second membership of the same user, in a project of its own.
-    const system = new SystemRepository(server.deps);
-    const projectId = server.deps.random.uuid();
-    const scope = systemScope(projectId);
-    await system.create<Project>(scope, { resourceType: 'Project', id: projectId, name: 'Second project', owner: { reference: `User/${member.userId}` } });
-    const profile = await system.create<Practitioner>(scope, { resourceType: 'Practitioner', name: [{ family: 'Second' }] });
-    const second = await system.create<ProjectMembership>(scope, {
-      resourceType: 'ProjectMembership',
-      project: { reference: `Project/${projectId}` },
-      user: { reference: `User/${member.userId}` },
-      profile: { reference: `Practitioner/${profile.id}` },
-      active: true,
-    });
+    const { membership: second } = await membershipInNewProject(server, member.userId, 'Second project');
 
     for (let round = 0; round < 3; round++) {
       const started = await login(server, member.email, PASSWORD);

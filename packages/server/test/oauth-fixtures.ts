@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ClientApplication, ProjectMembership, User } from '@medplum/fhirtypes';
+import type { ClientApplication, Practitioner, Project, ProjectMembership, User } from '@medplum/fhirtypes';
 import { SYSTEM_PROJECT_ID, systemScope } from '../src/fhir/scope.js';
 import { SystemRepository } from '../src/fhir/system-repository.js';
 import { createMember, fhirClient, type MemberOptions, type TestMember } from './factories.js';
@@ -51,6 +51,23 @@ export async function memberWithPassword(server: TestServer, options: MemberOpti
   assert.ok(user);
   await system.update<User>(scope, { ...user, passwordHash: await server.deps.hasher.hash(PASSWORD) });
   return member;
+}
+
+/** Gives the user a membership (as a Practitioner) in a new project of their own: a user with two memberships. */
+export async function membershipInNewProject(server: TestServer, userId: string, name: string): Promise<{ projectId: string; membership: ProjectMembership & { id: string } }> {
+  const system = new SystemRepository(server.deps);
+  const projectId = server.deps.random.uuid();
+  const scope = systemScope(projectId);
+  await system.create<Project>(scope, { resourceType: 'Project', id: projectId, name, owner: { reference: `User/${userId}` } });
+  const profile = await system.create<Practitioner>(scope, { resourceType: 'Practitioner', name: [{ family: name }] });
+  const membership = await system.create<ProjectMembership>(scope, {
+    resourceType: 'ProjectMembership',
+    project: { reference: `Project/${projectId}` },
+    user: { reference: `User/${userId}` },
+    profile: { reference: `Practitioner/${profile.id}` },
+    active: true,
+  });
+  return { projectId, membership };
 }
 
 export type RegisteredClient = ClientApplication & { id: string };
