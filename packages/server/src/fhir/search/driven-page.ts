@@ -24,8 +24,7 @@
  * 3. All the driving ids, sorted.
  *
  * An attempt that saw every driving id there is after the cursor (the walk read fewer index rows
- * than it may, the top-N found fewer ids than it takes, every chain target gave fewer ids than
- * it may and their union fewer than are taken) says so in each row (`page_complete`),
+ * than it may, the top-N found fewer ids than it takes) says so in each row (`page_complete`),
  * and its page is final however short: a search with one match takes one statement.
  *
  * Each attempt's ids are an exact prefix of the full walk's: the walk's index rows are all of
@@ -97,11 +96,8 @@ function buildDrivenPageQuery(compiled: CompiledSearch, driver: Driver, limit: n
     const perTarget = `SELECT DISTINCT s.resource_id FROM search_reference s
       WHERE s.project_id = $1 AND s.resource_type = ${type} AND s.code = ${code} AND s.target_type = ${attempt.chain.targetType} AND s.target_id = g.target${bound ? ` AND ${bound}` : ''}
       ORDER BY s.resource_id ${direction} LIMIT ${n}`;
-    // Complete when no target had more ids than it gave (each gave fewer than n) and nothing was cut after.
-    const union = `SELECT t.resource_id, count(*) OVER () < ${n} AND bool_and(t.given < ${n}) OVER () AS complete
-      FROM unnest(ARRAY(${attempt.chain.targets})) g(target)
-      CROSS JOIN LATERAL (SELECT p.resource_id, count(*) OVER () AS given FROM (${perTarget}) p) t`;
-    ids = `SELECT DISTINCT c.id, c.complete FROM (SELECT u.resource_id, u.complete FROM (${union}) u ORDER BY u.resource_id ${direction} LIMIT ${n}) c(id, complete) ORDER BY c.id ${direction}`;
+    ids = `SELECT DISTINCT c.id, false FROM (SELECT t.resource_id FROM unnest(ARRAY(${attempt.chain.targets})) g(target)
+      CROSS JOIN LATERAL (${perTarget}) t ORDER BY t.resource_id ${direction} LIMIT ${n}) c(id) ORDER BY c.id ${direction}`;
   } else {
     const bound = after('q.id');
     const where = bound ? `WHERE ${bound}` : '';
